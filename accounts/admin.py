@@ -1,0 +1,150 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import F, Q
+
+from . import services
+from .models import Alias, EmailAccount, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ("email",)
+    list_display = ("email", "first_name", "last_name", "is_staff", "is_active")
+    search_fields = ("email", "first_name", "last_name")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal", {"fields": ("first_name", "last_name", "language", "time_zone")}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Dates", {"fields": ("last_login", "date_joined", "password_changed_at")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("updating", "Updating"),
+            ("online", "Online"),
+            ("offline", "Offline"),
+            ("error", "Push failing"),
+        ]
+
+    def queryset(self, request, queryset):
+        updating = Q(applied_version__lt=F("desired_version")) | Q(deleting=True)
+        match self.value():
+            case "updating":
+                return queryset.filter(updating)
+            case "online":
+                return queryset.exclude(updating).filter(is_active=True)
+            case "offline":
+                return queryset.exclude(updating).filter(is_active=False)
+            case "error":
+                return queryset.exclude(last_error="")
+        return queryset
+
+
+class AliasInline(admin.TabularInline):
+    model = Alias
+    extra = 0
+    fields = ("address",)
+    readonly_fields = ("address",)
+    can_delete = False
+
+
+@admin.register(EmailAccount)
+class EmailAccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "address",
+        "status_label",
+        "organization",
+        "quota_mb",
+        "storage_used_bytes",
+        "last_login_at",
+        "sent_24h",
+        "last_error",
+    )
+    list_select_related = ("organization",)
+    list_filter = (StatusFilter, "organization")
+    search_fields = ("address", "domain__name", "organization__name", "first_name", "last_name")
+    readonly_fields = (
+        "organization",
+        "domain",
+        "user",
+        "address",
+        "local_part",
+        "desired_version",
+        "applied_version",
+        "changed_at",
+        "last_error",
+        "last_error_at",
+        "deleting",
+        "is_active",
+        "storage_used_bytes",
+        "last_login_at",
+        "sent_24h",
+    )
+    inlines = [AliasInline]
+    actions = ["resync", "deactivate", "reactivate"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # accounts are created through the services (plan limits, user, push)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deletion goes through deactivate → delete in the panel
+
+    def save_model(self, request, obj, form, change):
+        """Edits go through the service: validated, and pushed to the mail system."""
+        values = {
+            f: form.cleaned_data[f] for f in form.changed_data if f in services.EDITABLE_FIELDS
+        }
+        account = EmailAccount.objects.select_related("user", "domain__organization__plan").get(
+            pk=obj.pk
+        )
+        services.account_update(account=account, values=values)
+
+    @admin.display(description="status")
+    def status_label(self, obj):
+        return obj.status_label
+
+    @admin.action(description="Resync to backend")
+    def resync(self, request, queryset):
+        count = services.resync(accounts=queryset)
+        self.message_user(request, f"{count} account(s) queued for a push.")
+
+    def _each(self, request, queryset, operation, verb):
+        done = 0
+        for account in queryset.select_related("user"):
+            try:
+                operation(account=account)
+                done += 1
+            except ValidationError as error:
+                self.message_user(request, f"{account}: {error.messages[0]}", messages.WARNING)
+        self.message_user(request, f"{done} account(s) {verb}.")
+
+    @admin.action(description="Deactivate")
+    def deactivate(self, request, queryset):
+        self._each(request, queryset, services.account_deactivate, "deactivated")
+
+    @admin.action(description="Reactivate")
+    def reactivate(self, request, queryset):
+        self._each(request, queryset, services.account_reactivate, "reactivated")
+
+
+@admin.register(Alias)
+class AliasAdmin(admin.ModelAdmin):
+    list_display = ("address", "account", "organization")
+    list_select_related = ("account", "organization")
+    list_filter = ("organization",)
+    search_fields = ("address", "account__address", "organization__name")
+    readonly_fields = ("organization", "account", "domain", "address", "local_part")
+
+    def has_add_permission(self, request):
+        return False

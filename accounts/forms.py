@@ -1,0 +1,283 @@
+"""Plain forms for the wizard steps and the settings sections. Each returns cleaned data named
+after the EmailAccount fields, so a view hands it straight to a service."""
+
+import secrets
+import string
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from domains.models import SERVICE_LABELS, Domain
+
+from . import validators
+from .models import (
+    DATE_FORMATS,
+    EXPIRY_CHOICES,
+    LANGUAGES,
+    MAX_FORWARDS,
+    MAX_NETWORKS,
+    TIME_FORMATS,
+)
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
+
+
+def generate_password(length: int = 16) -> str:
+    """A strong random password with every character class (shown once, never stored)."""
+    alphabet = string.ascii_letters + string.digits + "!#$%&*+-=?@_"
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (
+            any(c.islower() for c in password)
+            and any(c.isupper() for c in password)
+            and any(c.isdigit() for c in password)
+            and any(not c.isalnum() for c in password)
+        ):
+            return password
+
+
+def storage_label(mb: int) -> str:
+    return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
+
+
+class LinesField(forms.CharField):
+    """A textarea of one value per line, cleaned into a list."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def __init__(self, *, max_items: int, **kwargs):
+        self.max_items = max_items
+        super().__init__(required=False, max_length=max_items * 330, strip=False, **kwargs)
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def clean(self, value):
+        text = super().clean(value) or ""
+        return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+class NewAccountForm(forms.Form):
+    """Wizard step 1: who uses the account, its address and its password."""
+
+    first_name = forms.CharField(label=_("Name / description"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    local_part = forms.CharField(label=_("Address"), max_length=64)
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False),
+    )
+
+    def __init__(self, *args, domain: Domain, password_set: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.domain = domain
+        self.password_set = password_set
+
+    def clean_local_part(self):
+        from .services import address_taken
+
+        local = validators.normalize_local_part(self.cleaned_data["local_part"])
+        if address_taken(f"{local}@{self.domain.name}"):
+            raise ValidationError(_("This address is already in use."))
+        return local
+
+    def clean_password(self):
+        password = self.cleaned_data.get("password") or ""
+        if not password and not self.password_set:
+            raise ValidationError(_("Type a password or generate one."))
+        if password:
+            validate_password(password)
+        return password
+
+
+class ServicesForm(forms.Form):
+    """Wizard step 2 / part of General: capacity and services the domain offers."""
+
+    quota_mb = forms.TypedChoiceField(label=_("Storage capacity"), coerce=int)
+    services = forms.MultipleChoiceField(
+        label=_("Services"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, domain: Domain, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.domain = domain
+        self.fields["quota_mb"].choices = [
+            (mb, storage_label(mb)) for mb in domain.storage_options_mb
+        ]
+        self.fields["services"].choices = [
+            (s, SERVICE_LABELS[s]) for s in domain.offered_services()
+        ]
+
+
+class GeneralForm(ServicesForm):
+    daily_send_limit = forms.IntegerField(label=_("Daily sending limit"), min_value=1)
+
+    def __init__(self, *args, domain: Domain, **kwargs):
+        super().__init__(*args, domain=domain, **kwargs)
+        plan = domain.organization.plan
+        self.fields["daily_send_limit"].validators.append(
+            MaxValueValidator(plan.max_daily_send_limit)
+        )
+        self.fields["daily_send_limit"].help_text = _(
+            "Plan default %(default)d a day; above it the extra sending may entail a cost."
+        ) % {"default": plan.default_daily_send_limit}
+
+
+class SecurityForm(forms.Form):
+    """Wizard step 3 / settings Security."""
+
+    force_password_change = forms.BooleanField(
+        label=_("Force password change on next login"), required=False
+    )
+    password_expiry_months = forms.TypedChoiceField(
+        label=_("Password expiry"), choices=EXPIRY_CHOICES, coerce=int
+    )
+    block_password_reuse = forms.BooleanField(
+        label=_("Block reuse of old passwords"), required=False
+    )
+    disable_password_change = forms.BooleanField(label=_("Disable password change"), required=False)
+    disable_password_recovery = forms.BooleanField(
+        label=_("Disable password recovery"), required=False
+    )
+    force_2fa = forms.BooleanField(label=_("Force two-factor authentication"), required=False)
+    allowed_networks = LinesField(
+        label=_("IP restrictions"),
+        max_items=MAX_NETWORKS,
+        help_text=_(
+            "At most 5 IPv4/IPv6 addresses or CIDR classes, one per line. "
+            "Empty: every address is allowed."
+        ),
+    )
+    api_access = forms.BooleanField(label=_("API access"), required=False)
+
+    def clean_allowed_networks(self):
+        return validators.normalize_networks(self.cleaned_data["allowed_networks"])
+
+
+class ForwardForm(forms.Form):
+    forward_to = LinesField(
+        label=_("Forward to"),
+        max_items=MAX_FORWARDS,
+        help_text=_("At most 20 addresses, one per line."),
+    )
+    forward_keep_copy = forms.BooleanField(label=_("Keep a copy in the account"), required=False)
+
+    def __init__(self, *args, address: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.address = address
+
+    def clean_forward_to(self):
+        return validators.normalize_forwards(
+            self.cleaned_data["forward_to"], own_address=self.address
+        )
+
+
+class OptionsForm(ForwardForm):
+    """Wizard step 4."""
+
+    spam_to_inbox = forms.BooleanField(label=_("Deliver spam to Inbox"), required=False)
+
+
+class OtherForm(forms.Form):
+    spam_to_inbox = forms.BooleanField(label=_("Deliver spam to Inbox"), required=False)
+    reject_all = forms.BooleanField(label=_("Reject all incoming messages"), required=False)
+    reject_message = forms.CharField(
+        label=_("Automatic reply message"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reject_all") and not (data.get("reject_message") or "").strip():
+            self.add_error(
+                "reject_message", _("Write the automatic reply that rejected senders receive.")
+            )
+        return data
+
+
+class MasterForm(forms.Form):
+    first_name = forms.CharField(label=_("Name / description"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+
+class AutoresponderForm(forms.Form):
+    autoreply_enabled = forms.BooleanField(label=_("Autoresponder on"), required=False)
+    autoreply_subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    autoreply_body = forms.CharField(
+        label=_("Message"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    autoreply_start = forms.DateTimeField(
+        label=_("Start"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    autoreply_end = forms.DateTimeField(
+        label=_("End"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("autoreply_enabled") and not (data.get("autoreply_body") or "").strip():
+            self.add_error("autoreply_body", _("Write the automatic reply."))
+        start, end = data.get("autoreply_start"), data.get("autoreply_end")
+        if start and end and end <= start:
+            self.add_error("autoreply_end", _("The autoresponder must end after it starts."))
+        return data
+
+
+class WebmailForm(forms.Form):
+    webmail_language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
+    webmail_time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    date_format = forms.ChoiceField(label=_("Date format"), choices=DATE_FORMATS)
+    time_format = forms.ChoiceField(label=_("Time format"), choices=TIME_FORMATS)
+    in_address_book = forms.BooleanField(
+        label=_("Visible in the company address book"), required=False
+    )
+
+
+class PasswordForm(forms.Form):
+    """Set a new password: typed, or generated and shown once."""
+
+    password = forms.CharField(
+        label=_("New password"), required=False, max_length=128, widget=forms.PasswordInput
+    )
+
+    def clean(self):
+        data = super().clean()
+        data["generate"] = bool(self.data.get("generate"))
+        if data["generate"]:
+            data["password"] = generate_password()
+        elif not data.get("password"):
+            self.add_error("password", _("Type a password or generate one."))
+        else:
+            try:
+                validate_password(data["password"])
+            except ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+class AliasForm(forms.Form):
+    address = forms.CharField(label=_("Alias address"), max_length=320)
+
+    def clean_address(self):
+        return validators.normalize_address(self.cleaned_data["address"])

@@ -1,0 +1,194 @@
+"""The login User, the mailbox (EmailAccount) and its aliases."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from domains.models import Domain, Organization
+from tempusmail.mailbackend.base import SERVICES
+from tempusmail.models import Provisioned, Status
+
+LANGUAGES = [("en", _("English")), ("it", _("Italian"))]
+DATE_FORMATS = [
+    ("d/m/Y", "31/12/2026"),
+    ("m/d/Y", "12/31/2026"),
+    ("Y-m-d", "2026-12-31"),
+    ("d.m.Y", "31.12.2026"),
+]
+TIME_FORMATS = [("H:i", "23:59"), ("h:i A", "11:59 PM")]
+EXPIRY_CHOICES = [
+    (0, _("Never")),
+    (3, _("Every 3 months")),
+    (6, _("Every 6 months")),
+    (12, _("Every 12 months")),
+]
+MAX_FORWARDS = 20
+MAX_NETWORKS = 5
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One login for everybody: tenant admins, mailbox owners, support staff."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    first_name = models.CharField(_("name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=LANGUAGES, default="en")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    objects = UserManager()
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+
+class EmailAccount(Provisioned):
+    """A mailbox. Its owner's User password is the mailbox password."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="accounts"
+    )
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="accounts")
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="mailbox")
+    local_part = models.CharField(max_length=64)
+    address = models.CharField(max_length=320, unique=True)
+    first_name = models.CharField(_("name / description"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+
+    # Lifecycle
+    is_active = models.BooleanField(default=True)
+    deleting = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # General
+    quota_mb = models.PositiveIntegerField(_("storage capacity (MB)"))
+    daily_send_limit = models.PositiveIntegerField(_("daily sending limit"))
+    services = models.JSONField(default=list)
+
+    # Security
+    force_password_change = models.BooleanField(
+        _("force password change on next login"), default=False
+    )
+    password_expiry_months = models.PositiveSmallIntegerField(
+        _("password expiry"), choices=EXPIRY_CHOICES, default=0
+    )
+    block_password_reuse = models.BooleanField(_("block reuse of old passwords"), default=False)
+    disable_password_change = models.BooleanField(_("disable password change"), default=False)
+    disable_password_recovery = models.BooleanField(_("disable password recovery"), default=False)
+    force_2fa = models.BooleanField(_("force two-factor authentication"), default=False)
+    allowed_networks = models.JSONField(_("IP restrictions"), default=list, blank=True)
+    api_access = models.BooleanField(_("API access"), default=False)
+
+    # Forward and other options
+    forward_to = models.JSONField(default=list, blank=True)
+    forward_keep_copy = models.BooleanField(_("keep a copy"), default=True)
+    spam_to_inbox = models.BooleanField(_("deliver spam to Inbox"), default=False)
+    reject_all = models.BooleanField(_("reject all incoming messages"), default=False)
+    reject_message = models.TextField(_("automatic reply message"), blank=True)
+
+    # Autoresponder
+    autoreply_enabled = models.BooleanField(_("autoresponder on"), default=False)
+    autoreply_subject = models.CharField(_("subject"), max_length=200, blank=True)
+    autoreply_body = models.TextField(_("message"), blank=True)
+    autoreply_start = models.DateTimeField(_("start"), null=True, blank=True)
+    autoreply_end = models.DateTimeField(_("end"), null=True, blank=True)
+
+    # Webmail
+    webmail_language = models.CharField(max_length=8, choices=LANGUAGES, default="en")
+    webmail_time_zone = models.CharField(max_length=64, default="UTC")
+    date_format = models.CharField(max_length=16, choices=DATE_FORMATS, default="d/m/Y")
+    time_format = models.CharField(max_length=16, choices=TIME_FORMATS, default="H:i")
+    in_address_book = models.BooleanField(_("visible in the company address book"), default=True)
+
+    # Usage, collected from the mail system by a periodic task
+    storage_used_bytes = models.PositiveBigIntegerField(default=0)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    sent_24h = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["address"]
+        indexes = [
+            models.Index(fields=["domain", "address"]),
+            models.Index(fields=["organization", "is_active"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def status(self) -> str:
+        if self.deleting or not self.is_applied:
+            return Status.UPDATING
+        return Status.ONLINE if self.is_active else Status.OFFLINE
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.status).label
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def display_address(self) -> str:
+        return f"{self.local_part}@{self.domain.display_name}"
+
+    @property
+    def quota_bytes(self) -> int:
+        return self.quota_mb * 1024 * 1024
+
+    @property
+    def usage_percent(self) -> int:
+        return (
+            min(100, round(100 * self.storage_used_bytes / self.quota_bytes))
+            if self.quota_mb
+            else 0
+        )
+
+    def offered_services(self) -> list[str]:
+        return [s for s in SERVICES if s in self.services]
+
+
+class Alias(models.Model):
+    """An extra address delivering into an account, on any domain of the same tenant."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="aliases")
+    account = models.ForeignKey(EmailAccount, on_delete=models.CASCADE, related_name="aliases")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="aliases")
+    local_part = models.CharField(max_length=64)
+    address = models.CharField(max_length=320, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name_plural = "aliases"
+
+    def __str__(self) -> str:
+        return self.address

@@ -1,0 +1,397 @@
+"""Email account operations. Views and the API call these; they validate on the server,
+write in one transaction, bump desired_version when the mail system must learn the change,
+and enqueue the push after commit."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from domains.models import Domain, Organization
+from tempusmail.mailbackend import AccountState, Autoresponder, get_backend
+from tempusmail.provisioning import enqueue_on_commit, mark_applied, pending
+
+from .models import Alias, EmailAccount, User
+from .validators import (
+    normalize_address,
+    normalize_forwards,
+    normalize_local_part,
+    normalize_networks,
+)
+
+# Fields the mail system must know: changing one bumps desired_version.
+MAIL_FIELDS = frozenset(
+    {
+        "quota_mb",
+        "daily_send_limit",
+        "services",
+        "allowed_networks",
+        "forward_to",
+        "forward_keep_copy",
+        "spam_to_inbox",
+        "reject_all",
+        "reject_message",
+        "autoreply_enabled",
+        "autoreply_subject",
+        "autoreply_body",
+        "autoreply_start",
+        "autoreply_end",
+    }
+)
+PANEL_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "force_password_change",
+        "password_expiry_months",
+        "block_password_reuse",
+        "disable_password_change",
+        "disable_password_recovery",
+        "force_2fa",
+        "api_access",
+        "webmail_language",
+        "webmail_time_zone",
+        "date_format",
+        "time_format",
+        "in_address_book",
+    }
+)
+USER_FIELDS = frozenset({"language", "time_zone"})
+EDITABLE_FIELDS = MAIL_FIELDS | PANEL_FIELDS | USER_FIELDS
+
+
+def address_taken(address: str) -> bool:
+    """Addresses are unique everywhere: mailboxes, aliases and panel logins."""
+    return (
+        EmailAccount.objects.filter(address=address).exists()
+        or Alias.objects.filter(address=address).exists()
+        or User.objects.filter(email__iexact=address).exists()
+    )
+
+
+def validate_options(*, domain: Domain, address: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Check option values against the domain and plan; return them normalized."""
+    unknown = set(values) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(_("Unknown settings: %(names)s") % {"names": ", ".join(unknown)})
+    plan = domain.organization.plan
+    clean = dict(values)
+    if "quota_mb" in clean and clean["quota_mb"] not in domain.storage_options_mb:
+        raise ValidationError(_("Choose one of the storage capacities the domain offers."))
+    if "services" in clean:
+        if not set(clean["services"]) <= set(domain.services):
+            raise ValidationError(_("The domain does not offer one of these services."))
+        clean["services"] = [s for s in domain.offered_services() if s in clean["services"]]
+    if "daily_send_limit" in clean and not (
+        1 <= clean["daily_send_limit"] <= plan.max_daily_send_limit
+    ):
+        raise ValidationError(
+            _("Your plan allows a daily sending limit between 1 and %(max)d.")
+            % {"max": plan.max_daily_send_limit}
+        )
+    if "forward_to" in clean:
+        clean["forward_to"] = normalize_forwards(clean["forward_to"], own_address=address)
+    if "allowed_networks" in clean:
+        clean["allowed_networks"] = normalize_networks(clean["allowed_networks"])
+    if clean.get("reject_all") and not (clean.get("reject_message") or "").strip():
+        raise ValidationError(_("Write the automatic reply that rejected senders receive."))
+    start, end = clean.get("autoreply_start"), clean.get("autoreply_end")
+    if start and end and end <= start:
+        raise ValidationError(_("The autoresponder must end after it starts."))
+    return clean
+
+
+def _lock_organization(organization_id: int) -> Organization:
+    return Organization.objects.select_for_update().select_related("plan").get(pk=organization_id)
+
+
+def account_create(
+    *,
+    domain: Domain,
+    local_part: str,
+    first_name: str,
+    last_name: str,
+    password_hash: str,
+    options: dict[str, Any],
+) -> EmailAccount:
+    """Create the login and the mailbox together; nothing is saved if any rule fails."""
+    local = normalize_local_part(local_part)
+    address = f"{local}@{domain.name}"
+    options = {
+        "services": list(domain.services),
+        "quota_mb": min(domain.storage_options_mb),
+        "daily_send_limit": domain.default_daily_send_limit,
+        **options,
+    }
+    clean = validate_options(domain=domain, address=address, values=options)
+    user_values = {k: clean.pop(k) for k in list(clean) if k in USER_FIELDS}
+    with transaction.atomic():
+        org = _lock_organization(domain.organization_id)
+        if org.accounts.count() >= org.plan.max_accounts:
+            raise ValidationError(
+                _("Your plan allows at most %(max)d email accounts.")
+                % {"max": org.plan.max_accounts}
+            )
+        if address_taken(address):
+            raise ValidationError(_("%(address)s is already in use.") % {"address": address})
+        user = User(
+            email=address,
+            first_name=first_name,
+            last_name=last_name,
+            password=password_hash,
+            password_changed_at=timezone.now(),
+            **user_values,
+        )
+        user.save()
+        account = EmailAccount.objects.create(
+            organization=org,
+            domain=domain,
+            user=user,
+            local_part=local,
+            address=address,
+            first_name=first_name,
+            last_name=last_name,
+            **clean,
+        )
+        _enqueue(account)
+    return account
+
+
+def ensure_modifiable(account: EmailAccount) -> None:
+    if account.deleting:
+        raise ValidationError(_("This account is being deleted."))
+    if not account.is_active:
+        raise ValidationError(
+            _("This account is deactivated: reactivate it before changing its settings.")
+        )
+
+
+def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str]:
+    """Apply changed settings; return the names of the fields that changed."""
+    ensure_modifiable(account)
+    clean = validate_options(domain=account.domain, address=account.address, values=values)
+    changed = [
+        k
+        for k, v in clean.items()
+        if getattr(account.user if k in USER_FIELDS else account, k) != v
+    ]
+    if not changed:
+        return []
+    with transaction.atomic():
+        for name in changed:
+            setattr(account.user if name in USER_FIELDS else account, name, clean[name])
+        account_fields = [f for f in changed if f not in USER_FIELDS]
+        user_fields = [f for f in changed if f in USER_FIELDS]
+        if {"first_name", "last_name"} & set(changed):
+            account.user.first_name, account.user.last_name = account.first_name, account.last_name
+            user_fields += ["first_name", "last_name"]
+        if user_fields:
+            account.user.save(update_fields=user_fields)
+        if account_fields:
+            account.save(update_fields=account_fields)
+        if MAIL_FIELDS & set(changed):
+            _bump(account)
+    return changed
+
+
+def account_set_password(
+    *, account: EmailAccount, password_hash: str, force_change: bool | None = None
+) -> None:
+    """A new mailbox password reaches the mail system at once (the push flushes auth caches)."""
+    ensure_modifiable(account)
+    with transaction.atomic():
+        account.user.password = password_hash
+        account.user.password_changed_at = timezone.now()
+        account.user.save(update_fields=["password", "password_changed_at"])
+        if force_change is not None:
+            account.force_password_change = force_change
+            account.save(update_fields=["force_password_change"])
+        _bump(account)
+
+
+def account_deactivate(*, account: EmailAccount) -> None:
+    """Offline: no login, no new mail, no changes; still counts against the plan."""
+    if account.deleting or not account.is_active:
+        raise ValidationError(_("This account is already deactivated."))
+    _set_active(account, False)
+
+
+def account_reactivate(*, account: EmailAccount) -> None:
+    if account.deleting or account.is_active:
+        raise ValidationError(_("This account is already active."))
+    _set_active(account, True)
+
+
+def _set_active(account: EmailAccount, active: bool) -> None:
+    with transaction.atomic():
+        account.is_active = active
+        account.save(update_fields=["is_active"])
+        User.objects.filter(pk=account.user_id).update(is_active=active)
+        _bump(account)
+
+
+def account_delete(*, account: EmailAccount) -> None:
+    """Only a deactivated account can be deleted; the row goes once the mailbox is purged."""
+    if account.is_active:
+        raise ValidationError(_("Deactivate the account before deleting it."))
+    if account.deleting:
+        return
+    with transaction.atomic():
+        account.deleting = True
+        account.save(update_fields=["deleting"])
+        _bump(account)
+
+
+def alias_add(*, account: EmailAccount, address: str) -> Alias:
+    ensure_modifiable(account)
+    address = normalize_address(address)
+    local, _at, domain_name = address.partition("@")
+    local = normalize_local_part(local)
+    domain = Domain.objects.filter(
+        name=domain_name, organization_id=account.organization_id
+    ).first()
+    if domain is None:
+        raise ValidationError(_("%(domain)s is not one of your domains.") % {"domain": domain_name})
+    with transaction.atomic():
+        if address_taken(address):
+            raise ValidationError(_("%(address)s is already in use.") % {"address": address})
+        alias = Alias.objects.create(
+            organization_id=account.organization_id,
+            account=account,
+            domain=domain,
+            local_part=local,
+            address=address,
+        )
+        _bump(account)
+    return alias
+
+
+def alias_delete(*, alias: Alias) -> None:
+    ensure_modifiable(alias.account)
+    with transaction.atomic():
+        account = alias.account
+        alias.delete()
+        _bump(account)
+
+
+def resync(*, accounts: Iterable[EmailAccount]) -> int:
+    """Staff action: push again whatever the mail system holds, even if it looks applied."""
+    count = 0
+    with transaction.atomic():
+        for account in accounts:
+            _bump(account)
+            count += 1
+    return count
+
+
+def _bump(account: EmailAccount) -> None:
+    EmailAccount.objects.filter(pk=account.pk).update(**account.bump_fields())
+    account.refresh_from_db(fields=["desired_version", "changed_at"])
+    _enqueue(account)
+
+
+def _enqueue(account: EmailAccount) -> None:
+    from .tasks import push_account
+
+    enqueue_on_commit(push_account, account.pk)
+
+
+# --- worker side -------------------------------------------------------------------------
+
+
+def account_state(account: EmailAccount) -> AccountState:
+    autoresponder = None
+    if account.autoreply_enabled:
+        autoresponder = Autoresponder(
+            subject=account.autoreply_subject,
+            body=account.autoreply_body,
+            start=account.autoreply_start,
+            end=account.autoreply_end,
+        )
+    return AccountState(
+        address=account.address,
+        password_hash=account.user.password,
+        active=account.is_active,
+        quota_bytes=account.quota_bytes,
+        services=frozenset(account.services),
+        allowed_networks=tuple(account.allowed_networks),
+        forward_to=tuple(account.forward_to),
+        forward_keep_copy=account.forward_keep_copy,
+        aliases=tuple(sorted(a.address for a in account.aliases.all())),
+        autoresponder=autoresponder,
+        spam_to_inbox=account.spam_to_inbox,
+        reject_all=account.reject_all,
+        reject_message=account.reject_message,
+        daily_send_limit=account.daily_send_limit,
+        version=account.desired_version,
+    )
+
+
+def account_push(*, account_id: int) -> None:
+    """Push the full desired state; record it applied unless a newer version already was."""
+    account = (
+        EmailAccount.objects.select_related("user", "domain")
+        .prefetch_related("aliases")
+        .filter(pk=account_id)
+        .first()
+    )
+    if account is None:
+        return
+    backend = get_backend()
+    if account.deleting:
+        backend.remove_account(account.address)
+        with transaction.atomic():
+            user_id = account.user_id
+            account.delete()
+            User.objects.filter(pk=user_id).delete()
+        return
+    state = account_state(account)
+    backend.apply_account(state)
+    mark_applied(EmailAccount, pk=account.pk, version=state.version)
+
+
+def reconcile() -> list[int]:
+    """Re-enqueue every account and domain whose change was not applied in time."""
+    from domains.models import Domain as DomainModel
+    from domains.tasks import push_domain
+
+    from .tasks import push_account
+
+    account_ids = list(pending(EmailAccount).values_list("pk", flat=True)[:5000])
+    for pk in account_ids:
+        push_account.delay(pk)
+    for pk in pending(DomainModel).values_list("pk", flat=True)[:1000]:
+        push_domain.delay(pk)
+    return account_ids
+
+
+def collect_usage(*, batch_size: int = 500) -> int:
+    """Copy storage used, last access and sent-in-24h from the mail system into the panel."""
+    backend = get_backend()
+    updated = 0
+    qs = (
+        EmailAccount.objects.filter(deleting=False)
+        .order_by("pk")
+        .only("pk", "address", "storage_used_bytes", "last_login_at", "sent_24h")
+    )
+    last_pk = 0
+    while batch := list(qs.filter(pk__gt=last_pk)[:batch_size]):
+        last_pk = batch[-1].pk
+        usages = backend.usage([a.address for a in batch])
+        changed = []
+        for account in batch:
+            usage = usages.get(account.address)
+            if usage is None:
+                continue
+            account.storage_used_bytes = usage.storage_bytes
+            account.last_login_at = usage.last_login or account.last_login_at
+            account.sent_24h = usage.sent_24h
+            changed.append(account)
+        EmailAccount.objects.bulk_update(
+            changed, ["storage_used_bytes", "last_login_at", "sent_24h"]
+        )
+        updated += len(changed)
+    return updated

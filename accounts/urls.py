@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("domains/<int:domain_pk>/accounts/", views.account_list, name="list"),
+    path("domains/<int:domain_pk>/accounts/new/", views.account_create, name="create"),
+    path("domains/<int:domain_pk>/accounts/<int:pk>/row/", views.account_row, name="row"),
+    path("accounts/<int:pk>/", views.account_settings, name="settings"),
+    path("accounts/<int:pk>/password/", views.account_password, name="password"),
+    path("accounts/<int:pk>/aliases/", views.alias_add, name="alias_add"),
+    path(
+        "accounts/<int:pk>/aliases/<int:alias_pk>/delete/", views.alias_delete, name="alias_delete"
+    ),
+    path("accounts/<int:pk>/deactivate/", views.account_deactivate, name="deactivate"),
+    path("accounts/<int:pk>/reactivate/", views.account_reactivate, name="reactivate"),
+    path("accounts/<int:pk>/delete/", views.account_delete, name="delete"),
+    path("accounts/<int:pk>/<slug:section>/", views.account_settings, name="settings"),
+]

@@ -1,0 +1,401 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from domains.access import get_domain_for
+from tempusmail.views import add_service_error, role_flags
+
+from . import forms, services
+from .access import get_account_for, get_alias_for
+from .models import EmailAccount
+
+SORTS = {
+    "address": "address",
+    "storage": "storage_used_bytes",
+    "last_access": "last_login_at",
+    "sent": "sent_24h",
+    "status": "is_active",
+}
+LIST_FIELDS = (
+    "pk",
+    "domain_id",
+    "local_part",
+    "address",
+    "first_name",
+    "last_name",
+    "is_active",
+    "deleting",
+    "desired_version",
+    "applied_version",
+    "storage_used_bytes",
+    "quota_mb",
+    "last_login_at",
+    "sent_24h",
+)
+
+
+@login_required
+def account_list(request, domain_pk):
+    domain = get_domain_for(request.user, domain_pk)
+    q = request.GET.get("q", "").strip()[:100]
+    sort = request.GET.get("sort", "address")
+    field = SORTS.get(sort.lstrip("-"), "address")
+    order = f"-{field}" if sort.startswith("-") else field
+    accounts = EmailAccount.objects.filter(domain=domain).only(*LIST_FIELDS)
+    if q:
+        accounts = accounts.filter(
+            Q(address__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
+        )
+    page = Paginator(accounts.order_by(order, "pk"), 50).get_page(request.GET.get("page"))
+    for account in page:
+        account.domain = domain  # one domain for the whole page: no per-row query
+    return render(
+        request,
+        "accounts/account_list.html",
+        {
+            "domain": domain,
+            "page": page,
+            "q": q,
+            "sort": sort,
+            "tab": "accounts",
+            **role_flags(domain.member_role),
+        },
+    )
+
+
+@login_required
+def account_row(request, domain_pk, pk):
+    """The live row the list polls while an account is Updating; empty once it is deleted."""
+    domain = get_domain_for(request.user, domain_pk)
+    account = EmailAccount.objects.filter(domain=domain, pk=pk).only(*LIST_FIELDS).first()
+    if account is None:
+        return HttpResponse("")
+    account.domain = domain
+    return render(
+        request,
+        "accounts/_account_row.html",
+        {"account": account, "domain": domain, **role_flags(domain.member_role)},
+    )
+
+
+# --- the creation wizard ------------------------------------------------------------------
+
+STEPS = {
+    1: gettext_lazy("New account"),
+    2: gettext_lazy("Services"),
+    3: gettext_lazy("Account security"),
+    4: gettext_lazy("Options"),
+}
+STEP_DEFAULTS = {3: {"password_expiry_months": 0}, 4: {"forward_keep_copy": True}}
+
+
+def _wizard_form(step: int, domain, wizard: dict, data=None):
+    stored = wizard.get(str(step))
+    if data is None and stored is not None:
+        data = MultiValueDict(stored)
+    if step == 1:
+        return forms.NewAccountForm(
+            data, domain=domain, password_set=bool(wizard.get("password_hash"))
+        )
+    if step == 2:
+        initial = {
+            "quota_mb": min(domain.storage_options_mb, default=None),
+            "services": domain.offered_services(),
+        }
+        return forms.ServicesForm(data, domain=domain, initial=initial)
+    if step == 3:
+        return forms.SecurityForm(data, initial=STEP_DEFAULTS[3])
+    local = (wizard.get("1") or {}).get("local_part", [""])[0].strip().lower()
+    return forms.OptionsForm(data, address=f"{local}@{domain.name}", initial=STEP_DEFAULTS[4])
+
+
+def _typed(post) -> dict[str, list[str]]:
+    return {
+        k: post.getlist(k) for k in post if k not in ("csrfmiddlewaretoken", "action", "password")
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request, domain_pk):
+    domain = get_domain_for(request.user, domain_pk, write=True)
+    key = f"account-wizard-{domain.pk}"
+    if request.GET.get("new"):
+        request.session.pop(key, None)
+    wizard = request.session.get(key, {})
+    try:
+        step = min(max(int(request.GET.get("step", 1)), 1), 4)
+    except ValueError:
+        step = 1
+    generated = None
+    if request.method == "GET":
+        form = _wizard_form(step, domain, wizard)
+    else:
+        action = request.POST.get("action", "next")
+        wizard[str(step)] = _typed(request.POST)
+        form = _wizard_form(step, domain, wizard, data=request.POST)
+        if action == "back":
+            request.session[key] = wizard
+            return redirect(f"{reverse('accounts:create', args=[domain.pk])}?step={step - 1}")
+        if action == "generate" and step == 1:
+            generated = forms.generate_password()
+            wizard["password_hash"] = make_password(generated)
+            form = _wizard_form(1, domain, wizard)
+        elif form.is_valid():
+            if step == 1 and form.cleaned_data["password"]:
+                wizard["password_hash"] = make_password(form.cleaned_data["password"])
+            if action == "create" and step == 4:
+                request.session[key] = wizard
+                return _wizard_finish(request, domain, wizard, key)
+            request.session[key] = wizard
+            return redirect(f"{reverse('accounts:create', args=[domain.pk])}?step={step + 1}")
+        request.session[key] = wizard
+    return render(
+        request,
+        "accounts/account_create.html",
+        {
+            "domain": domain,
+            "form": form,
+            "step": step,
+            "steps": STEPS,
+            "generated_password": generated,
+            "password_set": bool(wizard.get("password_hash")),
+            "address_domain": domain.display_name,
+        },
+    )
+
+
+def _wizard_finish(request, domain, wizard, key):
+    """Validate every step again from the session, then create in one transaction."""
+    cleaned = {}
+    for step in STEPS:
+        form = _wizard_form(step, domain, wizard)
+        if not form.is_valid():
+            messages.error(request, _("Please check this step."))
+            return redirect(f"{reverse('accounts:create', args=[domain.pk])}?step={step}")
+        cleaned[step] = form.cleaned_data
+    step1 = cleaned.pop(1)
+    options = {k: v for data in cleaned.values() for k, v in data.items()}
+    try:
+        account = services.account_create(
+            domain=domain,
+            local_part=step1["local_part"],
+            first_name=step1["first_name"],
+            last_name=step1["last_name"],
+            password_hash=wizard["password_hash"],
+            options=options,
+        )
+    except ValidationError as error:
+        form = _wizard_form(4, domain, wizard)
+        form.is_valid()
+        add_service_error(form, error)
+        return render(
+            request,
+            "accounts/account_create.html",
+            {
+                "domain": domain,
+                "form": form,
+                "step": 4,
+                "steps": STEPS,
+                "password_set": True,
+                "address_domain": domain.display_name,
+            },
+        )
+    request.session.pop(key, None)
+    messages.success(
+        request, _("Email account %(address)s created.") % {"address": account.display_address}
+    )
+    return redirect("accounts:list", domain_pk=domain.pk)
+
+
+# --- settings -----------------------------------------------------------------------------
+
+SECTIONS = {
+    "master": (gettext_lazy("Master data"), forms.MasterForm),
+    "general": (gettext_lazy("General"), forms.GeneralForm),
+    "forward": (gettext_lazy("Forward"), forms.ForwardForm),
+    "other": (gettext_lazy("Other"), forms.OtherForm),
+    "security": (gettext_lazy("Security"), forms.SecurityForm),
+    "autoresponder": (gettext_lazy("Autoresponder"), forms.AutoresponderForm),
+    "webmail": (gettext_lazy("Webmail"), forms.WebmailForm),
+    "aliases": (gettext_lazy("Aliases"), None),
+}
+
+
+def _section_form(section: str, account: EmailAccount, data=None):
+    form_class = SECTIONS[section][1]
+    if form_class is None:
+        return None
+    initial = {
+        name: getattr(account.user if name in services.USER_FIELDS else account, name)
+        for name in form_class.base_fields
+    }
+    kwargs = {}
+    if form_class in (forms.GeneralForm,):
+        kwargs["domain"] = account.domain
+    if form_class is forms.ForwardForm:
+        kwargs["address"] = account.address
+    return form_class(data, initial=initial, **kwargs)
+
+
+def _settings_context(account, section, form, **extra):
+    flags = role_flags(account.member_role)
+    editable = flags["can_write"] and account.is_active and not account.deleting
+    if form is not None and not editable:
+        for field in form.fields.values():
+            field.disabled = True
+    return {
+        "account": account,
+        "domain": account.domain,
+        "section": section,
+        "sections": {k: v[0] for k, v in SECTIONS.items()},
+        "form": form,
+        "editable": editable,
+        **flags,
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request, pk, section="master"):
+    if section not in SECTIONS:
+        section = "master"
+    account = get_account_for(request.user, pk, write=request.method == "POST")
+    form = _section_form(section, account, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            changed = services.account_update(account=account, values=form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Settings saved.") if changed else _("Nothing changed."))
+            return redirect("accounts:settings", pk=account.pk, section=section)
+    extra = {}
+    if section == "security":
+        extra["password_form"] = forms.PasswordForm()
+    if section == "aliases":
+        extra["aliases"] = list(account.aliases.all())
+        extra["alias_form"] = forms.AliasForm()
+    if section == "general":
+        plan = account.organization.plan
+        extra["chargeable"] = account.daily_send_limit > plan.default_daily_send_limit
+    return render(
+        request,
+        "accounts/account_settings.html",
+        _settings_context(account, section, form, **extra),
+    )
+
+
+@login_required
+@require_POST
+def account_password(request, pk):
+    account = get_account_for(request.user, pk, write=True)
+    form = forms.PasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            services.account_set_password(
+                account=account, password_hash=make_password(form.cleaned_data["password"])
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            if form.cleaned_data.get("generate"):
+                messages.success(
+                    request,
+                    _("New password: %(password)s — copy it now, it will not be shown again.")
+                    % {"password": form.cleaned_data["password"]},
+                )
+            else:
+                messages.success(request, _("Password changed."))
+            return redirect("accounts:settings", pk=pk, section="security")
+    return render(
+        request,
+        "accounts/account_settings.html",
+        _settings_context(
+            account, "security", _section_form("security", account), password_form=form
+        ),
+    )
+
+
+@login_required
+@require_POST
+def alias_add(request, pk):
+    account = get_account_for(request.user, pk, write=True)
+    form = forms.AliasForm(request.POST)
+    if form.is_valid():
+        try:
+            services.alias_add(account=account, address=form.cleaned_data["address"])
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Alias added."))
+            return redirect("accounts:settings", pk=pk, section="aliases")
+    return render(
+        request,
+        "accounts/account_settings.html",
+        _settings_context(
+            account, "aliases", None, aliases=list(account.aliases.all()), alias_form=form
+        ),
+    )
+
+
+@login_required
+@require_POST
+def alias_delete(request, pk, alias_pk):
+    account = get_account_for(request.user, pk, write=True)
+    alias = get_alias_for(request.user, alias_pk, account=account)
+    try:
+        services.alias_delete(alias=alias)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("Alias %(address)s deleted.") % {"address": alias.address})
+    return redirect("accounts:settings", pk=pk, section="aliases")
+
+
+# --- lifecycle ----------------------------------------------------------------------------
+
+
+def _lifecycle(request, pk, operation, done_message):
+    account = get_account_for(request.user, pk, manage=True)
+    try:
+        operation(account=account)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, done_message % {"address": account.display_address})
+    return redirect("accounts:list", domain_pk=account.domain_id)
+
+
+@login_required
+@require_POST
+def account_deactivate(request, pk):
+    return _lifecycle(request, pk, services.account_deactivate, _("%(address)s deactivated."))
+
+
+@login_required
+@require_POST
+def account_reactivate(request, pk):
+    return _lifecycle(request, pk, services.account_reactivate, _("%(address)s reactivated."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request, pk):
+    if request.method == "POST":
+        return _lifecycle(request, pk, services.account_delete, _("%(address)s is being deleted."))
+    account = get_account_for(request.user, pk, manage=True)
+    return render(
+        request, "accounts/account_delete.html", {"account": account, "domain": account.domain}
+    )

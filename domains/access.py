@@ -1,0 +1,53 @@
+"""The one place that decides which domains a user may see and change."""
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from tempusmail.tenancy import forbid, not_found
+
+from .models import Domain, Membership, Organization, Role
+
+
+def role_subquery(user, organization_ref: str = "organization_id") -> Subquery:
+    """The user's role in the row's organization, or NULL: one query, no per-row lookups."""
+    return Subquery(
+        Membership.objects.filter(user=user, organization=OuterRef(organization_ref)).values(
+            "role"
+        )[:1]
+    )
+
+
+def check_role(role: str | None, *, write: bool = False, manage: bool = False) -> None:
+    """404 for no membership, 403 for a role that may look but not do."""
+    if role is None:
+        raise not_found()
+    if (write or manage) and role == Role.VIEWER:
+        raise forbid()
+    if manage and role != Role.OWNER:
+        raise forbid()
+
+
+def domains_for(user) -> QuerySet[Domain]:
+    if not user.is_authenticated:
+        return Domain.objects.none()
+    return Domain.objects.filter(organization__memberships__user=user)
+
+
+def get_domain_for(user, pk, *, write: bool = False, manage: bool = False) -> Domain:
+    domain = (
+        domains_for(user)
+        .select_related("organization__plan")
+        .annotate(member_role=role_subquery(user))
+        .filter(pk=pk)
+        .first()
+    )
+    check_role(domain.member_role if domain else None, write=write, manage=manage)
+    return domain
+
+
+def organizations_for(user, *, write: bool = False) -> QuerySet[Organization]:
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    roles = [Role.OWNER, Role.OPERATOR] if write else list(Role)
+    return Organization.objects.filter(
+        memberships__user=user, memberships__role__in=roles
+    ).select_related("plan")

@@ -1,0 +1,74 @@
+"""The contract between the panel and a mail system (DESIGN.md, "The mail backend adapter")."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+SERVICES = ("pop", "imap", "smtp", "webmail", "activesync", "dav", "xmpp")
+
+
+@dataclass(frozen=True)
+class Autoresponder:
+    subject: str
+    body: str
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True)
+class DomainState:
+    name: str
+    active: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """Everything the mail system must know about one mailbox; pushed whole, never as a diff."""
+
+    address: str
+    password_hash: str  # Django's argon2 encoding; adapters convert it to the PHC string
+    active: bool
+    quota_bytes: int
+    services: frozenset[str]
+    allowed_networks: tuple[str, ...]
+    forward_to: tuple[str, ...]
+    forward_keep_copy: bool
+    aliases: tuple[str, ...]
+    autoresponder: Autoresponder | None
+    spam_to_inbox: bool
+    reject_all: bool
+    reject_message: str
+    daily_send_limit: int
+    version: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    storage_bytes: int = 0
+    last_login: datetime | None = None
+    sent_24h: int = 0
+
+
+class MailBackend(Protocol):
+    def apply_domain(self, state: DomainState) -> None: ...
+
+    def remove_domain(self, name: str) -> None: ...
+
+    def apply_account(self, state: AccountState) -> None:
+        """Idempotent upsert; a state older than the one held (by version) is ignored."""
+
+    def remove_account(self, address: str) -> None: ...
+
+    def usage(self, addresses: list[str]) -> dict[str, Usage]: ...
+
+
+@dataclass
+class BackendError(Exception):
+    """A push that failed; the message is shown to staff as the account's last error."""
+
+    message: str
+    details: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,36 @@
+"""In-memory adapter for unit tests: keeps the pushed state in this process."""
+
+from .base import AccountState, DomainState, Usage
+
+
+class MemoryBackend:
+    def __init__(self) -> None:
+        self.domains: dict[str, DomainState] = {}
+        self.accounts: dict[str, AccountState] = {}
+        self.usages: dict[str, Usage] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    def apply_domain(self, state: DomainState) -> None:
+        self.calls.append(("apply_domain", state.name))
+        self.domains[state.name] = state
+
+    def remove_domain(self, name: str) -> None:
+        self.calls.append(("remove_domain", name))
+        self.domains.pop(name, None)
+
+    def apply_account(self, state: AccountState) -> None:
+        self.calls.append(("apply_account", state.address))
+        held = self.accounts.get(state.address)
+        if held is None or held.version <= state.version:  # a stale push never wins
+            self.accounts[state.address] = state
+
+    def remove_account(self, address: str) -> None:
+        self.calls.append(("remove_account", address))
+        self.accounts.pop(address, None)
+        self.usages.pop(address, None)
+
+    def usage(self, addresses: list[str]) -> dict[str, Usage]:
+        return {a: self.usages[a] for a in addresses if a in self.usages}
+
+    def reset(self) -> None:
+        self.__init__()
