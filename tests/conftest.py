@@ -1,0 +1,219 @@
+"""Shared fixtures: organization A (owner, operator, viewer) and organization B (its admin)."""
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.hashers import make_password
+
+from accounts import services as account_services
+from accounts.models import User
+from domains import services as domain_services
+from domains.models import Membership, Organization, Plan, Role
+from tempusmail.mailbackend import get_backend
+from tempusmail.mailbackend.base import SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip locally when a service is missing; never in CI, where it must be there."""
+    if not condition:
+        if CI:
+            pytest.fail(f"required in CI: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return make_password(PASSWORD)
+
+
+@pytest.fixture
+def plan(db):
+    return Plan.objects.create(
+        name="Test plan",
+        max_domains=3,
+        max_accounts=5,
+        storage_options_mb=[1024, 5120, 10240],
+        services=list(SERVICES),
+        default_daily_send_limit=500,
+        max_daily_send_limit=1000,
+    )
+
+
+def _user(email: str, **extra) -> User:
+    return User.objects.create_user(email, PASSWORD, **extra)
+
+
+@pytest.fixture
+def org_a(plan):
+    return Organization.objects.create(name="Org A", plan=plan)
+
+
+@pytest.fixture
+def org_b(plan):
+    return Organization.objects.create(name="Org B", plan=plan)
+
+
+def _member(org, email, role):
+    user = _user(email)
+    Membership.objects.create(user=user, organization=org, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(org_a):
+    return _member(org_a, "owner@a.test", Role.OWNER)
+
+
+@pytest.fixture
+def operator(org_a):
+    return _member(org_a, "operator@a.test", Role.OPERATOR)
+
+
+@pytest.fixture
+def viewer(org_a):
+    return _member(org_a, "viewer@a.test", Role.VIEWER)
+
+
+@pytest.fixture
+def admin_b(org_b):
+    return _member(org_b, "admin@b.test", Role.OWNER)
+
+
+@pytest.fixture
+def domain_a(org_a):
+    return domain_services.domain_create(organization=org_a, name="a.example")
+
+
+@pytest.fixture
+def domain_b(org_b):
+    return domain_services.domain_create(organization=org_b, name="b.example")
+
+
+@pytest.fixture
+def make_account(password_hash):
+    def make(domain, local_part="alice", **options):
+        return account_services.account_create(
+            domain=domain,
+            local_part=local_part,
+            first_name=local_part.title(),
+            last_name="Test",
+            password_hash=password_hash,
+            options=options,
+        )
+
+    return make
+
+
+@pytest.fixture
+def account_a(domain_a, make_account):
+    return make_account(domain_a, "alice")
+
+
+@pytest.fixture
+def account_b(domain_b, make_account):
+    return make_account(domain_b, "bob")
+
+
+@pytest.fixture
+def client_for(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def memory_backend(settings):
+    settings.MAIL_BACKEND = "memory"
+    backend = get_backend()
+    backend.reset()
+    yield backend
+    backend.reset()
+
+
+def _worker_env(extra: dict | None = None) -> dict:
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """Start real Celery worker processes on the test database; stop them after the test."""
+    procs: list[subprocess.Popen] = []
+
+    def start(*, concurrency: int = 2, env: dict | None = None, beat: bool = False):
+        log = open(tmp_path / f"worker-{len(procs)}.log", "w")  # noqa: SIM115
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tempusmail",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test{len(procs)}-{os.getpid()}@%h",
+        ]
+        if beat:
+            cmd += ["-B", "-s", str(tmp_path / "beat-schedule")]
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=_worker_env(env), stdout=log, stderr=subprocess.STDOUT
+        )
+        proc.log_path = tmp_path / f"worker-{len(procs)}.log"
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, what: str = ""):
+    """Poll until predicate() is truthy; fail with a clear message after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+@pytest.fixture(autouse=True)
+def _purge_queue_between_tests():
+    """Messages a test enqueued must not reach the next test's worker."""
+    yield
+    from tempusmail.celery import app
+
+    with contextlib.suppress(Exception):  # no broker: nothing queued either
+        app.control.purge()
