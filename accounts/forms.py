@@ -210,6 +210,13 @@ class OtherForm(forms.Form):
 class MasterForm(forms.Form):
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    job_title = forms.CharField(label=_("Job title"), max_length=150, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    external_email = forms.EmailField(
+        label=_("External email address"),
+        required=False,
+        help_text=_("Not hosted here: receives password recovery links."),
+    )
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
 

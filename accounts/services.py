@@ -59,7 +59,7 @@ PANEL_FIELDS = frozenset(
         "in_address_book",
     }
 )
-USER_FIELDS = frozenset({"language", "time_zone"})
+USER_FIELDS = frozenset({"language", "time_zone", "external_email", "phone", "job_title"})
 EDITABLE_FIELDS = MAIL_FIELDS | PANEL_FIELDS | USER_FIELDS
 
 
