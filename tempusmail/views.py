@@ -1,7 +1,10 @@
 """Project-wide helpers for views."""
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
+from django.shortcuts import redirect
+from django.urls import NoReverseMatch, reverse
 
 
 def add_service_error(form: Form, error: ValidationError) -> None:
@@ -13,3 +16,18 @@ def role_flags(role: str | None) -> dict[str, bool]:
     from domains.models import Role
 
     return {"can_write": role in (Role.OWNER, Role.OPERATOR), "can_manage": role == Role.OWNER}
+
+
+def home_url(user) -> str:
+    """Where a signed-in person lands: mailbox owners in the portal, admins in the panel."""
+    if hasattr(user, "mailbox") and not user.memberships.exists():
+        try:
+            return reverse("portal:home")
+        except NoReverseMatch:
+            pass
+    return reverse("domains:list")
+
+
+@login_required
+def home(request):
+    return redirect(home_url(request.user))
