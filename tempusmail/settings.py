@@ -130,6 +130,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Sending limits: the Redis the Postfix policy service counts in (tempusmail/policy/).
+POLICY_REDIS_URL = os.environ.get("POLICY_REDIS_URL") or REDIS_URL or "redis://127.0.0.1:6379/0"
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
