@@ -9,7 +9,8 @@ urlpatterns = [
     path("domains/<int:domain_pk>/accounts/<int:pk>/row/", views.account_row, name="row"),
     path("accounts/<int:pk>/", views.account_settings, name="settings"),
     path("accounts/<int:pk>/password/", views.account_password, name="password"),
-    path("accounts/<int:pk>/aliases/", views.alias_add, name="alias_add"),
+    # not ".../aliases/": that is the Aliases section of the settings page (GET)
+    path("accounts/<int:pk>/aliases/add/", views.alias_add, name="alias_add"),
     path(
         "accounts/<int:pk>/aliases/<int:alias_pk>/delete/", views.alias_delete, name="alias_delete"
     ),

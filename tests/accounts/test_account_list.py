@@ -1,0 +1,130 @@
+"""Domains › domain › Email accounts: who may see it, what a row shows, the live badge."""
+
+import pytest
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import EmailAccount
+from tempusmail.provisioning import mark_applied
+
+
+def applied(account: EmailAccount) -> EmailAccount:
+    """What the worker records after a successful push."""
+    account.refresh_from_db()
+    mark_applied(EmailAccount, pk=account.pk, version=account.desired_version)
+    account.refresh_from_db()
+    return account
+
+
+@pytest.mark.parametrize("who", ["owner", "operator", "viewer"])
+def test_members_of_the_tenant_see_the_list(request, who, client_for, account_a, account_b):
+    client = client_for(request.getfixturevalue(who))
+    page = client.get(reverse("accounts:list", args=[account_a.domain_id]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "alice@a.example" in html
+    assert "bob@b.example" not in html
+    assert "Email accounts" in html and "a.example" in html  # breadcrumbs and tabs
+    # Only writers get the "+ Email account" button; only the owner the "More" menu.
+    assert (reverse("accounts:create", args=[account_a.domain_id]) in html) == (who != "viewer")
+    assert (reverse("accounts:deactivate", args=[account_a.pk]) in html) == (who == "owner")
+
+
+def test_another_tenants_list_and_row_are_404(client_for, admin_b, account_a, account_b):
+    client = client_for(admin_b)
+    for url in (
+        reverse("accounts:list", args=[account_a.domain_id]),
+        reverse("accounts:row", args=[account_a.domain_id, account_a.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "alice" not in response.content.decode()
+    # Their own domain in the URL with our account's id: an empty row, nothing of ours.
+    response = client.get(reverse("accounts:row", args=[account_b.domain_id, account_a.pk]))
+    assert response.status_code == 200 and response.content == b""
+
+
+def test_anonymous_is_sent_to_login(client, account_a):
+    for url in (
+        reverse("accounts:list", args=[account_a.domain_id]),
+        reverse("accounts:row", args=[account_a.domain_id, account_a.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_row_shows_address_usage_last_access_and_sent(client_for, owner, account_a):
+    EmailAccount.objects.filter(pk=account_a.pk).update(
+        storage_used_bytes=3 * 1024 * 1024, sent_24h=42
+    )
+    html = client_for(owner).get(reverse("accounts:list", args=[account_a.domain_id])).content
+    html = html.decode()
+    assert "alice@a.example" in html
+    assert "3.0\xa0MB" in html
+    assert ">42<" in html
+    assert "Never" in html  # no access yet
+
+
+def test_live_badge_polls_while_updating_and_stops_once_applied(client_for, owner, account_a):
+    client = client_for(owner)
+    url = reverse("accounts:row", args=[account_a.domain_id, account_a.pk])
+
+    row = client.get(url).content.decode()
+    assert 'data-status="updating"' in row and "Updating" in row
+    assert f'hx-get="{url}"' in row and 'hx-trigger="every 2s"' in row
+
+    applied(account_a)
+    row = client.get(url).content.decode()
+    assert 'data-status="online"' in row and "Online" in row
+    assert "hx-get" not in row and "hx-trigger" not in row
+
+    services.account_deactivate(account=account_a)
+    row = client.get(url).content.decode()
+    assert "Updating" in row and "hx-get" in row
+    applied(account_a)
+    row = client.get(url).content.decode()
+    assert 'data-status="offline"' in row and "Offline" in row and "hx-get" not in row
+
+
+def test_the_list_polls_only_rows_that_are_updating(client_for, owner, domain_a, make_account):
+    done = applied(make_account(domain_a, "done"))
+    waiting = make_account(domain_a, "waiting")
+    html = client_for(owner).get(reverse("accounts:list", args=[domain_a.pk])).content.decode()
+    assert f'hx-get="{reverse("accounts:row", args=[domain_a.pk, waiting.pk])}"' in html
+    assert reverse("accounts:row", args=[domain_a.pk, done.pk]) not in html
+
+
+def test_search_by_address_or_name_and_sort(client_for, owner, domain_a, make_account):
+    for local in ("anna", "bruno", "carla"):
+        make_account(domain_a, local)
+    EmailAccount.objects.filter(local_part="bruno").update(last_name="Zeta", sent_24h=7)
+    client = client_for(owner)
+    url = reverse("accounts:list", args=[domain_a.pk])
+
+    html = client.get(url, {"q": "carl"}).content.decode()
+    assert "carla@a.example" in html and "anna@a.example" not in html
+    html = client.get(url, {"q": "zeta"}).content.decode()
+    assert "bruno@a.example" in html and "carla@a.example" not in html
+    html = client.get(url, {"q": "nobody"}).content.decode()
+    assert "No email account matches your search." in html
+
+    html = client.get(url, {"sort": "-address"}).content.decode()
+    assert html.index("carla@") < html.index("bruno@") < html.index("anna@")
+    html = client.get(url, {"sort": "-sent"}).content.decode()
+    assert html.index("bruno@") < html.index("anna@")
+
+
+def test_pages_of_fifty(client_for, owner, domain_a, plan, make_account):
+    plan.max_accounts = 60
+    plan.save(update_fields=["max_accounts"])
+    for n in range(52):
+        make_account(domain_a, f"user{n:02d}")
+    client = client_for(owner)
+    url = reverse("accounts:list", args=[domain_a.pk])
+    first = client.get(url).content.decode()
+    assert first.count('<tr id="account-') == 50
+    assert "Page 1 of 2" in first and "52 email accounts" in first
+    second = client.get(url, {"page": 2}).content.decode()
+    assert second.count('<tr id="account-') == 2
+    assert "user51@a.example" in second
