@@ -118,12 +118,15 @@ def account_create(
     options: dict[str, Any],
 ) -> EmailAccount:
     """Create the login and the mailbox together; nothing is saved if any rule fails."""
+    from webmail_settings.services import new_account_defaults
+
     local = normalize_local_part(local_part)
     address = f"{local}@{domain.name}"
     options = {
         "services": list(domain.services),
         "quota_mb": min(domain.storage_options_mb),
         "daily_send_limit": domain.default_daily_send_limit,
+        **new_account_defaults(domain),
         **options,
     }
     clean = validate_options(domain=domain, address=address, values=options)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("domains/", include("domains.urls")),
     path("", include("accounts.urls")),
+    path("", include("webmail_settings.urls")),
 ]
