@@ -5,6 +5,7 @@ and enqueue the push after commit."""
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -201,11 +202,28 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
 
 
 def account_set_password(
-    *, account: EmailAccount, password_hash: str, force_change: bool | None = None
+    *,
+    account: EmailAccount,
+    password_hash: str = "",
+    force_change: bool | None = None,
+    password: str | None = None,
+    by_admin: bool = True,
 ) -> None:
-    """A new mailbox password reaches the mail system at once (the push flushes auth caches)."""
+    """A new mailbox password reaches the mail system at once (the push flushes auth caches).
+    Given the plain `password`, the security policy (strength, reuse, "disable password
+    change" for the user, not the admin) is checked first; only its hash is kept."""
+    from security.audit import audit
+    from security.services import check_password_policy, remember_password
+
     ensure_modifiable(account)
+    if password is not None:
+        check_password_policy(user=account.user, password=password, by_admin=by_admin)
+        password_hash = make_password(password)
+    if not password_hash:
+        raise ValidationError(_("Type a password or generate one."))
     with transaction.atomic():
+        remember_password(user=account.user)
+        audit(action="account.password", obj=account)
         account.user.password = password_hash
         account.user.password_changed_at = timezone.now()
         account.user.save(update_fields=["password", "password_changed_at"])

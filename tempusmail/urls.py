@@ -2,13 +2,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from security import views as security_views
+
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", security_views.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", security_views.admin_login),
     path("admin/", admin.site.urls),
+    path("security/", include("security.urls")),
+    path("api/", include("security.api.urls")),
     path("domains/", include("domains.urls")),
     path("", include("accounts.urls")),
     path("", include("webmail_settings.urls")),

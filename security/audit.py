@@ -1,0 +1,75 @@
+"""The audit log writer. A middleware records who is acting (user, IP, web or API) in a
+context variable, so services call audit(...) without passing the request along."""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from .net import _parse
+
+SECRET_WORDS = ("password", "secret", "hash", "token", "key", "otp")
+
+
+@dataclass
+class Actor:
+    request: Any = None
+    user: Any = None
+    ip: str | None = None
+    via: str = "web"
+
+    def who(self):
+        user = self.user
+        if user is None and self.request is not None:
+            user = getattr(self.request, "user", None)
+        return user if getattr(user, "is_authenticated", False) else None
+
+
+_actor: ContextVar[Actor | None] = ContextVar("tempusmail_actor", default=None)
+
+
+def set_actor(actor: Actor | None):
+    return _actor.set(actor)
+
+
+def reset_actor(token) -> None:
+    _actor.reset(token)
+
+
+def current_actor() -> Actor | None:
+    return _actor.get()
+
+
+def public_fields(fields) -> list[str]:
+    """Field names that may be written to the log (never a secret's name or value)."""
+    return sorted(
+        str(f)[:64] for f in fields or () if not any(w in str(f).lower() for w in SECRET_WORDS)
+    )
+
+
+def _organization_id(obj) -> int | None:
+    for attr in ("organization_id",):
+        if getattr(obj, attr, None):
+            return getattr(obj, attr)
+    domain = getattr(obj, "domain", None)
+    return getattr(domain, "organization_id", None)
+
+
+def audit(*, action: str, obj=None, fields=(), organization_id: int | None = None, user=None):
+    """Record one change. Safe to call from any service; it never raises into the caller's
+    business logic for lack of a request (then the actor is "system")."""
+    from .models import AuditEvent
+
+    actor = current_actor() or Actor(via="system")
+    who = user or actor.who()
+    return AuditEvent.objects.create(
+        organization_id=organization_id or (_organization_id(obj) if obj is not None else None),
+        actor=who,
+        actor_email=getattr(who, "email", "") or "",
+        ip=str(_parse(actor.ip or "") or "") or None,
+        via=actor.via,
+        action=action[:64],
+        object_type=type(obj).__name__ if obj is not None else "",
+        object_id=str(getattr(obj, "pk", "") or "")[:64],
+        object_repr=str(obj)[:320] if obj is not None else "",
+        fields=public_fields(fields),
+    )

@@ -1,0 +1,93 @@
+"""Password history, domain-wide 2FA policy, API tokens and the audit log."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from domains.models import Domain, Organization
+
+
+class PasswordHistory(models.Model):
+    """Hashes a user had before, so a reuse policy can refuse them."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history"
+    )
+    password = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "password history"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d}"
+
+
+class DomainSecurityPolicy(models.Model):
+    """Domain-wide rules for every account of the domain."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="security_policy")
+    require_2fa = models.BooleanField(_("mandatory OTP for domain accounts"), default=False)
+
+    class Meta:
+        verbose_name_plural = "domain security policies"
+
+    def __str__(self) -> str:
+        return f"{self.domain}: 2FA {'required' if self.require_2fa else 'optional'}"
+
+
+class ApiToken(models.Model):
+    """A bearer token. Personal: acts as a mailbox owner on their own mailbox. Organization:
+    acts as its creator within one organization, with that person's current role."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", _("Personal")
+        ORGANIZATION = "organization", _("Organization")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, from where and when. Field names only: never values of secrets."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit"
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    via = models.CharField(max_length=16, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=320, blank=True)
+    fields = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email} {self.action} {self.object_repr}"

@@ -1,0 +1,319 @@
+"""Password policy, login throttling, 2FA requirements and enrollment, API tokens."""
+
+import calendar
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .audit import audit
+from .models import ApiToken, DomainSecurityPolicy, PasswordHistory
+
+HISTORY_SIZE = 5
+BACKUP_CODES = 10
+STEP_VERIFY, STEP_ENROLL, STEP_PASSWORD = "verify", "enroll", "password"
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def password_expired(user) -> bool:
+    account = getattr(user, "mailbox", None)
+    if account is None or not account.password_expiry_months:
+        return False
+    changed = user.password_changed_at or user.date_joined
+    return add_months(changed, account.password_expiry_months) <= timezone.now()
+
+
+def password_change_required(user) -> bool:
+    """Forced by an admin (or at creation), or expired: the next login must change it."""
+    account = getattr(user, "mailbox", None)
+    return bool(account and account.force_password_change) or password_expired(user)
+
+
+def password_reused(user, password: str) -> bool:
+    """The current password and the previous ones, HISTORY_SIZE in all."""
+    hashes = [user.password] + list(
+        PasswordHistory.objects.filter(user=user).values_list("password", flat=True)[
+            : HISTORY_SIZE - 1
+        ]
+    )
+    return any(h and check_password(password, h) for h in hashes)
+
+
+def check_password_policy(*, user, password: str, by_admin: bool) -> None:
+    """Strength for everybody; for the user themselves also "disable password change" and
+    "block reuse". An admin may always set a password (Google Workspace does the same)."""
+    account = getattr(user, "mailbox", None)
+    if (
+        not by_admin
+        and account is not None
+        and account.disable_password_change
+        and not password_change_required(user)
+    ):
+        raise ValidationError(_("Your administrator does not allow changing this password."))
+    if len(password) > 128:
+        raise ValidationError(_("Use at most 128 characters."))
+    validate_password(password, user)
+    if account is not None and account.block_password_reuse and password_reused(user, password):
+        raise ValidationError(
+            _("Choose a password you have not used before (the last %(n)d are refused).")
+            % {"n": HISTORY_SIZE}
+        )
+
+
+def remember_password(*, user) -> None:
+    """Keep the hash being replaced, and only the last few."""
+    if not user.password:
+        return
+    PasswordHistory.objects.create(user=user, password=user.password)
+    stale = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[HISTORY_SIZE:]
+    PasswordHistory.objects.filter(pk__in=list(stale)).delete()
+
+
+def change_own_password(*, user, old_password: str, new_password: str) -> None:
+    """The signed-in person changes their password (mailbox owners: the mailbox password)."""
+    from accounts import services as account_services
+
+    if not user.check_password(old_password):
+        raise ValidationError(_("Your current password is not correct."))
+    account = getattr(user, "mailbox", None)
+    if account is not None:
+        account_services.account_set_password(
+            account=account, password=new_password, by_admin=False, force_change=False
+        )
+        user.refresh_from_db(fields=["password", "password_changed_at"])
+        return
+    check_password_policy(user=user, password=new_password, by_admin=False)
+    with transaction.atomic():
+        remember_password(user=user)
+        user.password = make_password(new_password)
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "password_changed_at"])
+        audit(action="password.change", obj=user)
+
+
+# --- login throttling -----------------------------------------------------------------------
+
+
+def _throttle_keys(ip: str, email: str) -> list[tuple[str, int]]:
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return [
+        (f"login-fail:ip:{ip}", settings.LOGIN_FAILURES_PER_IP),
+        (f"login-fail:acct:{digest}", settings.LOGIN_FAILURES_PER_ACCOUNT),
+    ]
+
+
+def login_throttled(*, ip: str, email: str) -> bool:
+    """Too many failures from this address or for this login name (existing or not)."""
+    return any((cache.get(key) or 0) >= limit for key, limit in _throttle_keys(ip, email))
+
+
+def login_failed(*, ip: str, email: str) -> None:
+    for key, _limit in _throttle_keys(ip, email):
+        if not cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW):
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, settings.LOGIN_FAILURE_WINDOW)
+
+
+def login_succeeded(*, email: str) -> None:
+    cache.delete(_throttle_keys("", email)[1][0])
+
+
+# --- two-factor authentication --------------------------------------------------------------
+
+
+def has_2fa(user) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def requires_2fa(user) -> bool:
+    """Staff outside development, "force 2FA" accounts, accounts of a domain with the policy."""
+    if user.is_staff and settings.STAFF_REQUIRE_2FA:
+        return True
+    account = getattr(user, "mailbox", None)
+    if account is None:
+        return False
+    return (
+        account.force_2fa
+        or DomainSecurityPolicy.objects.filter(
+            domain_id=account.domain_id, require_2fa=True
+        ).exists()
+    )
+
+
+def login_steps(user) -> list[str]:
+    """What a person must do after the password before reaching anything else."""
+    steps = []
+    if has_2fa(user):
+        steps.append(STEP_VERIFY)
+    elif requires_2fa(user):
+        steps.append(STEP_ENROLL)
+    if password_change_required(user):
+        steps.append(STEP_PASSWORD)
+    return steps
+
+
+def pending_totp_device(*, user) -> TOTPDevice:
+    """The device being enrolled: one unconfirmed TOTP device per user, reused until confirmed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+
+
+@transaction.atomic
+def confirm_totp(*, user, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm enrollment with a first code; replace older devices; return new backup codes."""
+    if not device.verify_token(token):
+        raise ValidationError(_("That code is not valid. Check your device's clock and retry."))
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = regenerate_backup_codes(user=user)
+    audit(action="2fa.enable", obj=user, organization_id=_org_id(user))
+    return codes
+
+
+def regenerate_backup_codes(*, user) -> list[str]:
+    """Ten single-use codes; the old ones stop working."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Backup codes")
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    return codes
+
+
+def verify_otp(*, user, token: str):
+    """The device that accepts this code (TOTP: no reuse, throttled; backup: single use)."""
+    token = (token or "").strip().replace(" ", "")[:16]
+    if not token:
+        return None
+    for model in (TOTPDevice, StaticDevice):
+        for device in model.objects.filter(user=user, confirmed=True):
+            if device.verify_token(token):
+                return device
+    return None
+
+
+@transaction.atomic
+def disable_2fa(*, user, by_admin: bool = False) -> None:
+    """Remove every device. A user who must have 2FA cannot switch it off; an admin can reset."""
+    if not by_admin and requires_2fa(user):
+        raise ValidationError(_("Two-factor authentication is required for your account."))
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    audit(
+        action="2fa.reset" if by_admin else "2fa.disable", obj=user, organization_id=_org_id(user)
+    )
+
+
+def _org_id(user) -> int | None:
+    account = getattr(user, "mailbox", None)
+    if account is not None:
+        return account.organization_id
+    membership = user.memberships.first()
+    return membership.organization_id if membership else None
+
+
+def domain_policy_update(*, domain, require_2fa: bool) -> DomainSecurityPolicy:
+    policy, _created = DomainSecurityPolicy.objects.get_or_create(domain=domain)
+    if policy.require_2fa != require_2fa:
+        policy.require_2fa = require_2fa
+        policy.save(update_fields=["require_2fa"])
+        audit(action="domain.security", obj=domain, fields=["require_2fa"])
+    return policy
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+TOKEN_PREFIX = "tm_"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(*, user, name: str, organization=None) -> tuple[ApiToken, str]:
+    """Returns the token and its key, which is shown once and stored only as a hash."""
+    name = (name or "").strip()
+    if not name or len(name) > 100 or "\x00" in name:
+        raise ValidationError(_("Give the token a name of at most 100 characters."))
+    if organization is None:
+        account = getattr(user, "mailbox", None)
+        if account is None or not account.api_access or not account.is_active:
+            raise ValidationError(_("API access is not enabled for your account."))
+        if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= 10:
+            raise ValidationError(_("You can have at most 10 tokens: revoke one first."))
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        kind=ApiToken.Kind.ORGANIZATION if organization else ApiToken.Kind.PERSONAL,
+        user=user,
+        organization=organization,
+        name=name,
+        prefix=prefix,
+        key_hash=_digest(secret),
+    )
+    audit(
+        action="token.create",
+        obj=token,
+        organization_id=organization.pk if organization else _org_id(user),
+    )
+    return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit(
+            action="token.revoke",
+            obj=token,
+            organization_id=token.organization_id or _org_id(token.user),
+        )
+
+
+def token_lookup(key: str) -> ApiToken | None:
+    """The live token for a presented key, or None (unknown, revoked, or its owner lost access)."""
+    if not key.startswith(TOKEN_PREFIX) or len(key) > 200:
+        return None
+    prefix, _sep, secret = key[len(TOKEN_PREFIX) :].partition("_")
+    token = (
+        ApiToken.objects.select_related("user", "user__mailbox")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.key_hash, _digest(secret)):
+        return None
+    user = token.user
+    if not user.is_active:
+        return None
+    if token.kind == ApiToken.Kind.PERSONAL:
+        account = getattr(user, "mailbox", None)
+        if account is None or not account.api_access or not account.is_active:
+            return None
+    elif not user.memberships.filter(organization_id=token.organization_id).exists():
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

@@ -1,0 +1,348 @@
+"""Sign-in and its follow-up steps (2FA, forced password change), 2FA and token management,
+the domain security tab and the organization audit page."""
+
+import base64
+from urllib.parse import quote
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.access import get_account_for
+from domains.access import get_domain_for, organizations_for
+from tempusmail.tenancy import not_found
+from tempusmail.views import add_service_error, home_url, role_flags
+
+from . import forms, services
+from .middleware import refused
+from .models import ApiToken, AuditEvent, DomainSecurityPolicy
+from .net import ip_allowed
+
+
+def _next_url(request) -> str:
+    target = request.session.get("security_next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return home_url(request.user)
+
+
+def _step_done(request, step: str):
+    pending = [s for s in request.session.get("security_pending", []) if s != step]
+    request.session["security_pending"] = pending
+    if pending:
+        return redirect(reverse(f"security:{'setup' if pending[0] == 'enroll' else pending[0]}"))
+    return redirect(_next_url(request))
+
+
+@require_http_methods(["GET", "POST"])
+def login(request):
+    """Password first; then whatever the policies ask (2FA code, enrollment, new password)."""
+    if request.user.is_authenticated and not request.session.get("security_pending"):
+        return redirect(home_url(request.user))
+    form = forms.LoginForm(request, data=request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST":
+        ip = request.client_ip
+        email = str(request.POST.get("username", ""))[:254]
+        if services.login_throttled(ip=ip, email=email):
+            form = forms.LoginForm(request, initial={"username": email})
+            error = _("Too many failed sign-in attempts. Wait a few minutes and try again.")
+        elif form.is_valid():
+            user = form.get_user()
+            if not ip_allowed(user, ip):
+                request.user = user
+                return refused(request, ip)
+            next_url = request.POST.get("next") or request.GET.get("next") or ""
+            auth_login(request, user)  # a new session key: no fixation
+            services.login_succeeded(email=email)
+            request.session["security_pending"] = services.login_steps(user)
+            request.session["security_next"] = next_url
+            if request.session["security_pending"]:
+                return _step_done(request, "")
+            return redirect(_next_url(request))
+        else:
+            services.login_failed(ip=ip, email=email)
+    return render(
+        request,
+        "registration/login.html",
+        {"form": form, "error": error, "next": request.GET.get("next", "")[:500]},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """The second factor at sign-in: a TOTP code or one backup code."""
+    form = forms.OTPForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = services.verify_otp(user=request.user, token=form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            return _step_done(request, "verify")
+        form.add_error("token", _("That code is not valid, or was already used."))
+    return render(request, "registration/verify.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def setup(request):
+    """TOTP enrollment: scan the QR code (SVG made on the server), confirm with a code."""
+    device = services.pending_totp_device(user=request.user)
+    form = forms.OTPForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.confirm_totp(
+                user=request.user, device=device, token=form.cleaned_data["token"]
+            )
+        except ValidationError as error:
+            form.add_error("token", error)
+        else:
+            otp_login(request, device)
+            request.session["security_pending"] = [
+                s for s in request.session.get("security_pending", []) if s != "enroll"
+            ]
+            return render(
+                request,
+                "security/backup_codes.html",
+                {"codes": codes, "next": _step_done(request, "enroll")["Location"]},
+            )
+    qr = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#111", light="#fff")
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "security/setup.html",
+        {"form": form, "qr": qr, "secret": secret, "required": services.requires_2fa(request.user)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor(request):
+    """Your own 2FA: status, new backup codes, switch off (unless a policy requires it)."""
+    user = request.user
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "codes" and services.has_2fa(user):
+            codes = services.regenerate_backup_codes(user=user)
+            return render(
+                request,
+                "security/backup_codes.html",
+                {"codes": codes, "next": reverse("security:2fa")},
+            )
+        if action == "disable":
+            try:
+                services.disable_2fa(user=user)
+            except ValidationError as error:
+                messages.error(request, error.messages[0])
+            else:
+                messages.success(request, _("Two-factor authentication is off."))
+        return redirect("security:2fa")
+    return render(
+        request,
+        "security/two_factor.html",
+        {"enabled": services.has_2fa(user), "required": services.requires_2fa(user)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password(request):
+    """Change your own password (also the forced step after sign-in when it expired)."""
+    user = request.user
+    forced = "password" in request.session.get("security_pending", [])
+    account = getattr(user, "mailbox", None)
+    blocked = account is not None and account.disable_password_change and not forced
+    if blocked and not services.password_change_required(user):
+        return render(request, "security/password_disabled.html", status=403)
+    form = forms.PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_own_password(
+                user=user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Password changed."))
+            return _step_done(request, "password") if forced else redirect(home_url(user))
+    return render(request, "registration/password_change.html", {"form": form, "forced": forced})
+
+
+# --- personal API tokens (mailbox owners) ---------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    user = request.user
+    account = getattr(user, "mailbox", None)
+    if account is None:
+        raise not_found()
+    form = forms.TokenForm(request.POST or None)
+    key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, key = services.token_create(user=user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            form = forms.TokenForm()
+    return render(
+        request,
+        "security/tokens.html",
+        {
+            "form": form,
+            "key": key,
+            "enabled": account.api_access and account.is_active,
+            "tokens": ApiToken.objects.filter(user=user, organization__isnull=True),
+            "revoke_url": "security:token_revoke",
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk):
+    token = ApiToken.objects.filter(pk=pk, user=request.user).first()
+    if token is None:
+        raise not_found()
+    services.token_revoke(token=token)
+    messages.success(request, _("Token revoked."))
+    if token.organization_id:
+        return redirect("security:org_tokens")
+    return redirect("security:tokens")
+
+
+# --- panel: organization tokens, audit, domain security tab, 2FA reset ----------------------
+
+
+def _organization(request, *, write: bool = False):
+    organizations = list(organizations_for(request.user, write=write))
+    if not organizations:
+        raise not_found()
+    wanted = str(request.GET.get("org") or request.POST.get("org") or organizations[0].pk)
+    chosen = next((o for o in organizations if str(o.pk) == wanted), None)
+    if chosen is None:
+        raise not_found()
+    return chosen, organizations
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def org_tokens(request):
+    """Tokens acting as you within one organization, with your role there."""
+    organization, organizations = _organization(request)
+    form = forms.TokenForm(request.POST or None)
+    key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, key = services.token_create(
+                user=request.user, name=form.cleaned_data["name"], organization=organization
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            form = forms.TokenForm()
+    return render(
+        request,
+        "security/tokens.html",
+        {
+            "form": form,
+            "key": key,
+            "enabled": True,
+            "organization": organization,
+            "organizations": organizations,
+            "tokens": ApiToken.objects.filter(user=request.user, organization=organization),
+        },
+    )
+
+
+@login_required
+def audit_log(request):
+    """The organization's audit trail; owners and operators (it shows people's addresses)."""
+    organization, organizations = _organization(request, write=True)
+    form = forms.AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.filter(organization=organization)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            events = events.filter(
+                Q(object_repr__icontains=data["q"]) | Q(object_type__iexact=data["q"])
+            )
+        if data["person"]:
+            events = events.filter(actor_email__icontains=data["person"])
+        if data["start"]:
+            events = events.filter(at__date__gte=data["start"])
+        if data["end"]:
+            events = events.filter(at__date__lte=data["end"])
+    page = Paginator(events.only(*AUDIT_COLUMNS), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "security/audit_log.html",
+        {"form": form, "page": page, "organization": organization, "organizations": organizations},
+    )
+
+
+AUDIT_COLUMNS = ("at", "actor_email", "ip", "via", "action", "object_type", "object_repr", "fields")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def domain_security(request, domain_pk):
+    """The domain's Security tab: mandatory OTP, and who has 2FA (with a reset for owners)."""
+    domain = get_domain_for(request.user, domain_pk, write=request.method == "POST")
+    policy = DomainSecurityPolicy.objects.filter(domain=domain).first()
+    form = forms.DomainSecurityForm(
+        request.POST or None, initial={"require_2fa": bool(policy and policy.require_2fa)}
+    )
+    flags = role_flags(domain.member_role)
+    if request.method == "POST" and form.is_valid():
+        services.domain_policy_update(domain=domain, require_2fa=form.cleaned_data["require_2fa"])
+        messages.success(request, _("Security settings saved."))
+        return redirect("security:domain", domain_pk=domain.pk)
+    if not flags["can_write"]:
+        form.fields["require_2fa"].disabled = True
+    enrolled = (
+        TOTPDevice.objects.filter(user__mailbox__domain=domain, confirmed=True)
+        .select_related("user__mailbox")
+        .order_by("user__email")[:200]
+    )
+    return render(
+        request,
+        "security/domain_security.html",
+        {"domain": domain, "form": form, "tab": "security", "enrolled": enrolled, **flags},
+    )
+
+
+@login_required
+@require_POST
+def reset_2fa(request, pk):
+    """An admin resets an account's 2FA (lost phone); the owner enrolls again at next sign-in."""
+    account = get_account_for(request.user, pk, manage=True)
+    services.disable_2fa(user=account.user, by_admin=True)
+    messages.success(request, _("2FA reset for %(address)s.") % {"address": account.address})
+    return redirect("security:domain", domain_pk=account.domain_id)
+
+
+def admin_login(request):
+    """The Django admin signs in through the same door (throttling, 2FA)."""
+    target = reverse("login")
+    next_url = request.GET.get("next", reverse("admin:index"))
+    return redirect(f"{target}?next={quote(next_url)}")
