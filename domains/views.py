@@ -34,7 +34,7 @@ def domain_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def domain_create(request):
-    organizations = list(organizations_for(request.user, write=True))
+    organizations = organizations_for(request.user, write=True)
     if not organizations:
         return render(request, "403.html", status=403)
     form = DomainCreateForm(request.POST or None, organizations=organizations)
