@@ -1,6 +1,7 @@
 """The end users' portal (/portal/), its JSON endpoint for the webmail, and the domain's
 Webmail page in the admins' panel."""
 
+import importlib
 from functools import wraps
 
 from django.contrib import messages
@@ -60,6 +61,11 @@ def _render(request, account, section, template, **context):
     )
 
 
+def _data(request):
+    """Bound on POST even when nothing was sent (every checkbox cleared)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _saved(request, changed) -> None:
     messages.success(request, _("Settings saved.") if changed else _("Nothing changed."))
 
@@ -87,7 +93,7 @@ def preferences(request, account):
         "date_format": account.date_format,
         "time_format": account.time_format,
     }
-    form = PreferencesForm(request.POST or None, initial=initial)
+    form = PreferencesForm(_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.preferences_update(account=account, **form.cleaned_data)
@@ -102,7 +108,7 @@ def preferences(request, account):
 @require_http_methods(["GET", "POST"])
 @portal_view
 def identities(request, account):
-    form = IdentityForm(request.POST or None)
+    form = IdentityForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.identity_rename(account=account, **form.cleaned_data)
@@ -146,7 +152,7 @@ def _signature_form(request, account, signature, template):
             for name in ("identity", "name", "html", "text", "is_default", "bcc_sender")
         }
     form = SignatureForm(
-        request.POST or None,
+        _data(request),
         initial=initial,
         identities=services.identity_addresses(account),
     )
@@ -212,7 +218,7 @@ def address_book_vcf(request, account):
 def autoresponder(request, account):
     fields = AutoresponderForm.base_fields
     form = AutoresponderForm(
-        request.POST or None, initial={name: getattr(account, name) for name in fields}
+        _data(request), initial={name: getattr(account, name) for name in fields}
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -230,7 +236,7 @@ def autoresponder(request, account):
 def forwarding(request, account):
     allowed = services.forwarding_allowed(account)
     form = ForwardForm(
-        request.POST or None,
+        _data(request),
         address=account.address,
         initial={
             "forward_to": account.forward_to,
@@ -259,7 +265,7 @@ def forwarding(request, account):
 @require_http_methods(["GET", "POST"])
 @portal_view
 def spam(request, account):
-    form = SpamForm(request.POST or None, initial={"spam_to_inbox": account.spam_to_inbox})
+    form = SpamForm(_data(request), initial={"spam_to_inbox": account.spam_to_inbox})
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.spam_update(account=account, **form.cleaned_data)
@@ -283,14 +289,20 @@ def security(request, account):
     return _render(request, account, "security", "portal/security.html", links=links)
 
 
+def _token_authenticator():
+    """security's "session or personal token" check, once that app provides it."""
+    for module in ("security.api", "security.api.auth"):
+        try:
+            return importlib.import_module(module).authenticate
+        except (ImportError, AttributeError):
+            continue
+    return None
+
+
 def _api_user(request):
-    """The session's user, or a personal API token's (security.api) once that app provides it."""
-    if request.user.is_authenticated:
-        return request.user
-    try:
-        from security.api import authenticate
-    except ImportError:
-        return None
+    authenticate = _token_authenticator()
+    if authenticate is None:
+        return request.user if request.user.is_authenticated else None
     return authenticate(request)
 
 
@@ -317,7 +329,7 @@ def domain_webmail(request, pk):
         for name in DomainWebmailForm.base_fields
         if name != "apply_to_existing"
     }
-    form = DomainWebmailForm(request.POST or None, initial=initial)
+    form = DomainWebmailForm(_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         apply_to_existing = values.pop("apply_to_existing")
