@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from domains.models import Domain, Organization
+from security.audit import audit
 from tempusmail.mailbackend import AccountState, Autoresponder, get_backend
 from tempusmail.provisioning import enqueue_on_commit, mark_applied, pending
 
@@ -161,6 +162,7 @@ def account_create(
             **clean,
         )
         _enqueue(account)
+        audit(action="account.create", obj=account, fields=[*clean, *user_values])
     return account
 
 
@@ -198,6 +200,7 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
             account.save(update_fields=account_fields)
         if MAIL_FIELDS & set(changed):
             _bump(account)
+        audit(action="account.update", obj=account, fields=changed)
     return changed
 
 
@@ -252,6 +255,7 @@ def _set_active(account: EmailAccount, active: bool) -> None:
         account.save(update_fields=["is_active"])
         User.objects.filter(pk=account.user_id).update(is_active=active)
         _bump(account)
+        audit(action="account.reactivate" if active else "account.deactivate", obj=account)
 
 
 def account_delete(*, account: EmailAccount) -> None:
@@ -264,6 +268,7 @@ def account_delete(*, account: EmailAccount) -> None:
         account.deleting = True
         account.save(update_fields=["deleting"])
         _bump(account)
+        audit(action="account.delete", obj=account)
 
 
 def alias_add(*, account: EmailAccount, address: str) -> Alias:
@@ -287,6 +292,7 @@ def alias_add(*, account: EmailAccount, address: str) -> Alias:
             address=address,
         )
         _bump(account)
+        audit(action="alias.add", obj=alias)
     return alias
 
 
@@ -294,6 +300,7 @@ def alias_delete(*, alias: Alias) -> None:
     ensure_modifiable(alias.account)
     with transaction.atomic():
         account = alias.account
+        audit(action="alias.delete", obj=alias)
         alias.delete()
         _bump(account)
 
@@ -371,7 +378,12 @@ def account_push(*, account_id: int) -> None:
         return
     state = account_state(account)
     backend.apply_account(state)
-    mark_applied(EmailAccount, pk=account.pk, version=state.version)
+    if not mark_applied(EmailAccount, pk=account.pk, version=state.version):
+        # Stale: a newer push won meanwhile. If that one deleted the account, this late upsert
+        # must not bring the mailbox back (the backend holds no version to refuse it by).
+        deleting = EmailAccount.objects.filter(pk=account.pk).values_list("deleting", flat=True)
+        if not deleting or deleting[0]:
+            backend.remove_account(state.address)
 
 
 def reconcile() -> list[int]:

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from security.audit import audit
 from tempusmail.mailbackend import DomainState, get_backend
 from tempusmail.provisioning import enqueue_on_commit, mark_applied
 
@@ -35,6 +36,7 @@ def domain_create(*, organization: Organization, name: str) -> Domain:
             default_daily_send_limit=plan.default_daily_send_limit,
         )
         _enqueue(domain)
+        audit(action="domain.create", obj=domain)
     return domain
 
 
@@ -67,10 +69,16 @@ def domain_update_settings(
         storage_options_mb=storage_options_mb,
         default_daily_send_limit=default_daily_send_limit,
     )
+    before = (domain.services, domain.storage_options_mb, domain.default_daily_send_limit)
     domain.services = [s for s in services]
     domain.storage_options_mb = sorted(storage_options_mb)
     domain.default_daily_send_limit = default_daily_send_limit
     domain.save(update_fields=["services", "storage_options_mb", "default_daily_send_limit"])
+    after = (domain.services, domain.storage_options_mb, domain.default_daily_send_limit)
+    names = ("services", "storage_options_mb", "default_daily_send_limit")
+    changed = [n for n, old, new in zip(names, before, after, strict=True) if old != new]
+    if changed:
+        audit(action="domain.update", obj=domain, fields=changed)
     return domain
 
 
@@ -80,6 +88,7 @@ def domain_delete(*, domain: Domain) -> None:
         if domain.accounts.exists() or domain.aliases.exists():
             raise ValidationError(_("A domain with email accounts or aliases cannot be deleted."))
         name = domain.name
+        audit(action="domain.delete", obj=domain)
         domain.delete()
         from .tasks import remove_domain
 

@@ -1,0 +1,172 @@
+"""The JSON API: personal and organization tokens, the same services and limits as the panel."""
+
+import json
+import re
+
+import pytest
+
+from accounts import services as account_services
+from accounts.models import EmailAccount
+from security import services
+from security.models import ApiToken, AuditEvent
+
+
+def call(client, method, url, token, data=None, **extra):
+    kwargs = {"HTTP_AUTHORIZATION": f"Bearer {token}", **extra}
+    if data is not None:
+        kwargs["data"] = json.dumps(data)
+        kwargs["content_type"] = "application/json"
+    return getattr(client, method.lower())(url, **kwargs)
+
+
+@pytest.fixture
+def org_key(owner, org_a):
+    return services.token_create(user=owner, name="ci", organization=org_a)[1]
+
+
+def test_personal_token_is_shown_once_stored_hashed_and_revocable(client, domain_a, make_account):
+    account = make_account(domain_a, "pat", api_access=True)
+    client.force_login(account.user)
+    page = client.post("/security/tokens/", {"name": "laptop"}).content.decode()
+    key = re.search(r'<code id="new-token">([^<]+)</code>', page).group(1)
+    token = ApiToken.objects.get(user=account.user)
+    assert key not in token.key_hash and len(token.key_hash) == 64
+    assert key not in client.get("/security/tokens/").content.decode()
+    me = call(client, "GET", "/api/v1/me/", key)
+    assert me.status_code == 200 and me.json()["address"] == account.address
+    client.post(f"/security/tokens/{token.pk}/revoke/")
+    assert call(client, "GET", "/api/v1/me/", key).status_code == 401
+
+
+def test_personal_token_dies_with_api_access_or_deactivation(domain_a, make_account, client):
+    account = make_account(domain_a, "quinn", api_access=True)
+    _token, key = services.token_create(user=account.user, name="t")
+    assert call(client, "GET", "/api/v1/me/", key).status_code == 200
+    account_services.account_update(account=account, values={"api_access": False})
+    assert call(client, "GET", "/api/v1/me/", key).status_code == 401
+    account_services.account_update(account=account, values={"api_access": True})
+    assert call(client, "GET", "/api/v1/me/", key).status_code == 200
+    account_services.account_deactivate(account=account)
+    assert call(client, "GET", "/api/v1/me/", key).status_code == 401
+
+
+def test_no_personal_token_without_api_access(client, account_a):
+    client.force_login(account_a.user)
+    page = client.post("/security/tokens/", {"name": "x"}).content.decode()
+    assert "API access is not enabled" in page
+    assert not ApiToken.objects.exists()
+
+
+def test_personal_token_honours_ip_restrictions_and_is_audited(client, domain_a, make_account):
+    account = make_account(domain_a, "rita", api_access=True, allowed_networks=["192.0.2.0/24"])
+    _token, key = services.token_create(user=account.user, name="t")
+    assert call(client, "GET", "/api/v1/me/", key).status_code == 403
+    assert AuditEvent.objects.filter(action="ip.refused", via="api").exists()
+    assert call(client, "GET", "/api/v1/me/", key, REMOTE_ADDR="192.0.2.1").status_code == 200
+
+
+def test_personal_token_changes_own_settings_but_not_admin_ones(client, domain_a, make_account):
+    account = make_account(domain_a, "sam", api_access=True)
+    _token, key = services.token_create(user=account.user, name="t")
+    ok = call(
+        client, "PATCH", "/api/v1/me/", key, {"autoreply_enabled": True, "autoreply_body": "Away"}
+    )
+    assert ok.status_code == 200, ok.content
+    account.refresh_from_db()
+    assert account.autoreply_enabled
+    refused = call(client, "PATCH", "/api/v1/me/", key, {"quota_mb": 10240})
+    assert refused.status_code == 400 and "Unknown settings" in refused.json()["error"]
+    assert call(client, "GET", "/api/v1/domains/", key).status_code == 403
+
+
+def test_org_token_manages_domains_accounts_aliases_through_the_services(
+    client, org_key, domain_a, plan
+):
+    listing = call(client, "GET", "/api/v1/domains/", org_key).json()
+    assert [d["name"] for d in listing["results"]] == ["a.example"]
+    created = call(
+        client,
+        "POST",
+        f"/api/v1/domains/{domain_a.pk}/accounts/",
+        org_key,
+        {
+            "local_part": "tom",
+            "first_name": "Tom",
+            "password": "Long-Enough-Pass-1",
+            "options": {"quota_mb": 5120, "forward_to": ["x@elsewhere.test"]},
+        },
+    )
+    assert created.status_code == 201, created.content
+    account = EmailAccount.objects.get(address="tom@a.example")
+    assert account.quota_mb == 5120 and account.forward_to == ["x@elsewhere.test"]
+    assert account.user.check_password("Long-Enough-Pass-1")
+    bad = call(
+        client,
+        "PATCH",
+        f"/api/v1/accounts/{account.pk}/",
+        org_key,
+        {"daily_send_limit": plan.max_daily_send_limit + 1},
+    )
+    assert bad.status_code == 400 and "fields" in bad.json()
+    alias = call(
+        client,
+        "POST",
+        f"/api/v1/accounts/{account.pk}/aliases/",
+        org_key,
+        {"address": "thomas@a.example"},
+    )
+    assert alias.status_code == 201
+    gone = call(
+        client, "DELETE", f"/api/v1/accounts/{account.pk}/aliases/{alias.json()['id']}/", org_key
+    )
+    assert gone.status_code == 204
+    assert AuditEvent.objects.filter(action="alias.delete", via="api").exists()
+
+
+def test_org_token_respects_plan_limits(client, org_key, domain_a, make_account, plan):
+    for i in range(plan.max_accounts):
+        make_account(domain_a, f"user{i}")
+    response = call(
+        client,
+        "POST",
+        f"/api/v1/domains/{domain_a.pk}/accounts/",
+        org_key,
+        {"local_part": "extra", "first_name": "X", "password": "Long-Enough-Pass-1"},
+    )
+    assert response.status_code == 400 and "at most" in response.json()["error"]
+
+
+def test_viewer_token_reads_but_cannot_write(client, viewer, org_a, domain_a, account_a):
+    _t, key = services.token_create(user=viewer, name="ro", organization=org_a)
+    assert call(client, "GET", f"/api/v1/accounts/{account_a.pk}/", key).status_code == 200
+    response = call(client, "PATCH", f"/api/v1/accounts/{account_a.pk}/", key, {"first_name": "Z"})
+    assert response.status_code == 403
+    assert call(client, "POST", "/api/v1/domains/", key, {"name": "new.example"}).status_code == 403
+
+
+def test_org_token_dies_with_membership(client, operator, org_a, domain_a):
+    _t, key = services.token_create(user=operator, name="ops", organization=org_a)
+    assert call(client, "GET", "/api/v1/domains/", key).status_code == 200
+    operator.memberships.all().delete()
+    assert call(client, "GET", "/api/v1/domains/", key).status_code == 401
+
+
+def test_org_tokens_page(client_for, owner, org_a):
+    client = client_for(owner)
+    page = client.post("/security/api-tokens/", {"name": "deploy", "org": org_a.pk})
+    assert 'id="new-token"' in page.content.decode()
+    assert ApiToken.objects.get(organization=org_a).user == owner
+
+
+def test_openapi_document_lists_every_endpoint(client):
+    from security.api import urls
+
+    doc = client.get("/api/v1/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    assert len(doc["paths"]) == len(urls.urlpatterns) - 1
+    assert "patch" in doc["paths"]["/api/v1/accounts/{pk}/"]
+
+
+def test_no_token_no_access(client, domain_a):
+    assert client.get("/api/v1/domains/").status_code == 401
+    assert call(client, "GET", "/api/v1/domains/", "tm_nothing_here").status_code == 401
