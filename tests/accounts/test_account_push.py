@@ -1,0 +1,149 @@
+"""The provisioning pipeline: stale pushes never win, failures retry with backoff and show."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import EmailAccount, User
+from accounts.tasks import push_account
+from tempusmail.mailbackend import BackendError
+from tests.conftest import PASSWORD, wait_until
+
+
+def reload(account) -> EmailAccount:
+    return EmailAccount.objects.select_related("user", "domain__organization__plan").get(
+        pk=account.pk
+    )
+
+
+def delay_first_apply(backend, monkeypatch, meanwhile):
+    """Make the first push slow: `meanwhile()` runs after its state was built, before it lands."""
+    original = backend.apply_account
+    fired = []
+
+    def slow_apply(state):
+        if not fired:
+            fired.append(state.version)
+            meanwhile()
+        original(state)
+
+    monkeypatch.setattr(backend, "apply_account", slow_apply)
+    return fired
+
+
+def test_a_stale_push_never_overwrites_a_newer_one(memory_backend, monkeypatch, account_a):
+    def newer_change_pushed_first():
+        services.account_update(account=reload(account_a), values={"quota_mb": 5120})
+        services.account_push(account_id=account_a.pk)  # v2 lands first
+
+    fired = delay_first_apply(memory_backend, monkeypatch, newer_change_pushed_first)
+    services.account_push(account_id=account_a.pk)  # built v1, lands after v2
+    assert fired == [1]
+
+    held = memory_backend.accounts["alice@a.example"]
+    assert held.version == 2 and held.quota_bytes == 5120 * 1024 * 1024
+    account = reload(account_a)
+    assert (account.desired_version, account.applied_version) == (2, 2)
+    assert account.status == "online"
+
+
+def test_a_stale_state_recorded_late_does_not_lower_applied_version(memory_backend, account_a):
+    services.account_update(account=reload(account_a), values={"spam_to_inbox": True})
+    services.account_push(account_id=account_a.pk)
+    from tempusmail.provisioning import mark_applied
+
+    assert mark_applied(EmailAccount, pk=account_a.pk, version=1) is False
+    assert reload(account_a).applied_version == 2
+
+
+def test_a_stale_push_does_not_bring_back_a_deleted_mailbox(memory_backend, monkeypatch, account_a):
+    def deactivated_and_deleted_meanwhile():
+        services.account_deactivate(account=reload(account_a))
+        services.account_push(account_id=account_a.pk)
+        services.account_delete(account=reload(account_a))
+        services.account_push(account_id=account_a.pk)  # mailbox removed, row gone
+
+    services.account_push(account_id=account_a.pk)
+    delay_first_apply(memory_backend, monkeypatch, deactivated_and_deleted_meanwhile)
+    services.account_update(account=reload(account_a), values={"quota_mb": 5120})
+    services.account_push(account_id=account_a.pk)  # v2 (active) built before the delete
+
+    assert not EmailAccount.objects.filter(pk=account_a.pk).exists()
+    assert "alice@a.example" not in memory_backend.accounts
+
+
+def test_a_failing_push_retries_and_records_the_error(memory_backend, monkeypatch, account_a):
+    attempts = []
+
+    def broken(state):
+        attempts.append(state.version)
+        raise BackendError("mail directory unavailable")
+
+    monkeypatch.setattr(memory_backend, "apply_account", broken)
+    result = push_account.apply(args=[account_a.pk])  # eager: retries run at once
+    assert result.failed()
+    assert len(attempts) == 1 + push_account.max_retries
+    account = reload(account_a)
+    assert account.last_error == "BackendError: mail directory unavailable"
+    assert account.last_error_at is not None and account.status == "updating"
+
+    monkeypatch.undo()
+    push_account.apply(args=[account_a.pk])
+    account = reload(account_a)
+    assert account.status == "online" and account.last_error == ""
+
+
+@pytest.fixture
+def staff_client(client, db):
+    staff = User.objects.create_superuser("support@provider.test", PASSWORD)
+    client.force_login(staff)
+    return client
+
+
+def test_staff_see_the_last_error_in_the_admin(staff_client, account_a, account_b):
+    EmailAccount.objects.filter(pk=account_a.pk).update(last_error="BackendError: disk full")
+    changelist = reverse("admin:accounts_emailaccount_changelist")
+    html = staff_client.get(changelist).content.decode()
+    assert "BackendError: disk full" in html
+    html = staff_client.get(changelist, {"status": "error"}).content.decode()
+    assert "alice@a.example" in html and "bob@b.example" not in html
+    html = staff_client.get(
+        reverse("admin:accounts_emailaccount_change", args=[account_a.pk])
+    ).content.decode()
+    assert "BackendError: disk full" in html
+
+
+@pytest.mark.worker
+def test_retries_back_off_exponentially_and_heal_with_a_real_worker(
+    start_worker, tmp_path, staff_client, domain_a, make_account
+):
+    flag = tmp_path / "mail-system-down"
+    flag.touch()
+    worker = start_worker(
+        env={
+            "MAIL_BACKEND": "tests.accounts.failing_backend.FailingBackend",
+            "FAILING_BACKEND_FLAG": str(flag),
+        }
+    )
+    account = make_account(domain_a, "carol")
+
+    def retries():
+        return [int(s) for s in re.findall(r"Retry in (\d+)s", worker.log_path.read_text())]
+
+    wait_until(lambda: len(retries()) >= 2, timeout=40, what="two retries in the worker log")
+    assert retries()[:2] == [2, 4]  # exponential backoff
+    account.refresh_from_db()
+    assert "mail directory unavailable" in account.last_error
+    assert account.status == "updating"
+    html = staff_client.get(reverse("admin:accounts_emailaccount_changelist")).content.decode()
+    assert "mail directory unavailable" in html
+
+    flag.unlink()  # the mail system is back: the next retry succeeds
+    wait_until(
+        lambda: EmailAccount.objects.get(pk=account.pk).status == "online",
+        timeout=40,
+        what="carol Online after the mail system came back",
+    )
+    assert EmailAccount.objects.get(pk=account.pk).last_error == ""
