@@ -1,0 +1,184 @@
+"""Tenant isolation sweep: every URL of the project (enumerated from the resolver, so a new URL
+is swept without anyone listing it), its path arguments filled with organization B's objects,
+requested with GET and POST by each role of organization A and by an end user of A. Every
+answer must be 403 or 404 and carry none of B's data. The API is swept again with A's tokens."""
+
+import json
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts import services as account_services
+from security import services as security_services
+
+# Marks of organization B's data that must never appear in an answer to A.
+B_MARKS = ("b.example", "Org B", "admin@b.test", "B-only-signature")
+# The Django admin is for staff: non-staff are sent to sign in (checked below, not swept).
+SKIP_NAMESPACES = ("admin",)
+# A GET on a POST-only view is refused before any lookup: it reveals nothing.
+METHOD_NOT_ALLOWED = 405
+
+
+def walk(resolver=None, prefix="", namespace=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = namespace
+            if pattern.namespace:
+                ns = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from walk(pattern, prefix + str(pattern.pattern), ns)
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), namespace, pattern
+
+
+@pytest.fixture
+def b_objects(account_b, admin_b, org_b, domain_b):
+    from webmail_settings.models import Signature
+
+    alias = account_services.alias_add(account=account_b, address="bobby@b.example")
+    token, _key = security_services.token_create(user=admin_b, name="b", organization=org_b)
+    signature = Signature.objects.create(
+        account=account_b, identity=account_b.address, name="B-only-signature", text="B"
+    )
+    return {
+        "domain": domain_b,
+        "account": account_b,
+        "alias": alias,
+        "token": token,
+        "signature": signature,
+    }
+
+
+# The object a path argument names: by kwarg name, or for a bare "pk" by the path segment
+# before it. Anything else fails the sweep until someone decides what it means.
+KWARG_OBJECTS = {"domain_pk": "domain", "alias_pk": "alias"}
+PK_BY_SEGMENT = {
+    "domains": "domain",
+    "accounts": "account",
+    "tokens": "token",
+    "signatures": "signature",
+}
+STRING_KWARGS = {"section": "security"}
+
+
+def fill(route: str, objects: dict) -> str:
+    def replace(match):
+        converter, name = match.group(1), match.group(2)
+        if name in STRING_KWARGS:
+            return STRING_KWARGS[name]
+        if name in KWARG_OBJECTS:
+            return str(objects[KWARG_OBJECTS[name]].pk)
+        if name == "pk":
+            segment = route[: match.start()].rstrip("/").rsplit("/", 1)[-1]
+            if segment in PK_BY_SEGMENT:
+                return str(objects[PK_BY_SEGMENT[segment]].pk)
+        pytest.fail(
+            f"isolation sweep: unknown path argument {name!r} ({converter}) in {route!r}: "
+            "add it to KWARG_OBJECTS / PK_BY_SEGMENT with organization B's object"
+        )
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", replace, route)
+
+
+def routes():
+    found = [(r, ns, p) for r, ns, p in walk() if not ns.startswith(SKIP_NAMESPACES)]
+    assert len(found) > 30, "the resolver walk found too few URLs"
+    return found
+
+
+def assert_clean(response, url, method, who):
+    body = response.content.decode(errors="replace")
+    for mark in B_MARKS:
+        assert mark not in body, f"{method} {url} as {who} shows B's data ({mark!r})"
+
+
+@pytest.mark.parametrize("role", ["owner", "operator", "viewer", "enduser"])
+def test_no_role_of_a_reaches_b(client, role, request, b_objects, account_a, domain_a):
+    user = account_a.user if role == "enduser" else request.getfixturevalue(role)
+    sweep(client, user, role, b_objects)
+
+
+def sweep(client, user, role, b_objects):
+    swept = 0
+    for route, namespace, _pattern in routes():
+        has_args = "<" in route
+        url = fill(route, b_objects)
+        for method in ("GET", "POST"):
+            client.force_login(user)
+            response = getattr(client, method.lower())(url)
+            assert response.status_code != 500, f"{method} {url} as {role}: 500"
+            assert_clean(response, url, method, role)
+            if has_args:
+                allowed = {403, 404}
+                if method == "GET":
+                    allowed.add(METHOD_NOT_ALLOWED)
+                if namespace == "api":
+                    allowed.add(401)  # the API wants a token; swept with tokens below
+                assert response.status_code in allowed, (
+                    f"{method} {url} as {role} answered {response.status_code}"
+                )
+            swept += 1
+    assert swept > 60
+
+
+def test_admin_sends_non_staff_to_sign_in(client, owner, account_b):
+    client.force_login(owner)
+    for url in ("/admin/", f"/admin/accounts/emailaccount/{account_b.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "login" in response["Location"]
+        assert_clean(response, url, "GET", "owner")
+
+
+@pytest.fixture
+def a_tokens(owner, operator, viewer, org_a, domain_a, make_account):
+    enduser = make_account(domain_a, "api-user", api_access=True)
+    return {
+        "owner": security_services.token_create(user=owner, name="o", organization=org_a)[1],
+        "operator": security_services.token_create(user=operator, name="p", organization=org_a)[1],
+        "viewer": security_services.token_create(user=viewer, name="v", organization=org_a)[1],
+        "enduser": security_services.token_create(user=enduser.user, name="e")[1],
+    }
+
+
+def test_no_token_of_a_reaches_b_through_the_api(client, a_tokens, b_objects):
+    api_routes = [(r, p) for r, ns, p in walk() if ns == "api" and "<" in r]
+    assert len(api_routes) >= 7
+    for who, key in a_tokens.items():
+        for route, pattern in api_routes:
+            url = fill(route, b_objects)
+            for method in pattern.callback.api_methods:
+                response = client.generic(
+                    method,
+                    url,
+                    data=json.dumps({"first_name": "X", "address": "x@b.example"}),
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {key}",
+                )
+                assert response.status_code in (403, 404), (
+                    f"{method} {url} with {who}'s token answered {response.status_code}"
+                )
+                assert_clean(response, url, method, who)
+    # B's token list, too: A cannot see or use them
+    listing = client.get("/api/v1/domains/", HTTP_AUTHORIZATION=f"Bearer {a_tokens['owner']}")
+    assert_clean(listing, "/api/v1/domains/", "GET", "owner")
+
+
+def test_the_sweep_catches_an_unscoped_view_and_an_unknown_argument(
+    client, settings, owner, b_objects, account_a
+):
+    settings.ROOT_URLCONF = "tests.security.leaky_urls"
+    with pytest.raises(AssertionError, match="leaky/accounts"):
+        sweep(client, owner, "owner", b_objects)
+    from tests.security import leaky_urls
+
+    leaky_urls.urlpatterns, saved = leaky_urls.mystery_urlpatterns, leaky_urls.urlpatterns
+    try:
+        from django.urls import clear_url_caches
+
+        clear_url_caches()
+        with pytest.raises(pytest.fail.Exception, match="widget_id"):
+            sweep(client, owner, "owner", b_objects)
+    finally:
+        leaky_urls.urlpatterns = saved
+        clear_url_caches()
