@@ -19,7 +19,7 @@ def italian_catalog():
     po = LOCALE / "it" / "LC_MESSAGES" / "django.po"
     mo = po.with_suffix(".mo")
     if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-        call_command("compilemessages", locale=["it"], verbosity=0)
+        call_command("compilemessages", locale=["it"], ignore_patterns=[".venv"], verbosity=0)
     return mo
 
 
