@@ -1,0 +1,101 @@
+"""The Django admin for support staff: actions, search and filters on email accounts."""
+
+import pytest
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import EmailAccount, User
+from tempusmail.provisioning import mark_applied
+from tests.conftest import PASSWORD
+
+CHANGELIST = "admin:accounts_emailaccount_changelist"
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(User.objects.create_superuser("support@provider.test", PASSWORD))
+    return client
+
+
+def act(client, action, *accounts):
+    return client.post(
+        reverse(CHANGELIST),
+        {"action": action, "_selected_action": [a.pk for a in accounts]},
+        follow=True,
+    )
+
+
+def applied(account):
+    account.refresh_from_db()
+    mark_applied(EmailAccount, pk=account.pk, version=account.desired_version)
+    account.refresh_from_db()
+    return account
+
+
+def test_resync_pushes_again_what_looks_applied(staff_client, account_a, account_b):
+    applied(account_a)
+    response = act(staff_client, "resync", account_a)
+    assert "1 account(s) queued for a push." in response.content.decode()
+    account = EmailAccount.objects.get(pk=account_a.pk)
+    assert account.desired_version == account_a.desired_version + 1
+    assert account.status == "updating"
+    assert EmailAccount.objects.get(pk=account_b.pk).desired_version == 1
+
+
+def test_deactivate_and_reactivate_actions(staff_client, account_a, account_b):
+    response = act(staff_client, "deactivate", account_a, account_b)
+    assert "2 account(s) deactivated." in response.content.decode()
+    assert not EmailAccount.objects.filter(is_active=True).exists()
+    assert not User.objects.get(pk=account_a.user_id).is_active
+
+    response = act(staff_client, "deactivate", account_a)
+    assert "already deactivated" in response.content.decode()
+
+    response = act(staff_client, "reactivate", account_a)
+    assert "1 account(s) reactivated." in response.content.decode()
+    assert EmailAccount.objects.get(pk=account_a.pk).is_active
+    assert not EmailAccount.objects.get(pk=account_b.pk).is_active
+
+
+@pytest.mark.parametrize(
+    "query, shown, hidden",
+    [
+        ("alice@a.example", "alice@a.example", "bob@b.example"),
+        ("b.example", "bob@b.example", "alice@a.example"),
+        ('"Org A"', "alice@a.example", "bob@b.example"),  # a quoted phrase
+    ],
+)
+def test_search_by_address_domain_or_organization(
+    staff_client, account_a, account_b, query, shown, hidden
+):
+    html = staff_client.get(reverse(CHANGELIST), {"q": query}).content.decode()
+    assert shown in html and hidden not in html
+
+
+def test_filters_by_status_and_organization(staff_client, account_a, account_b, org_a):
+    applied(account_b)
+    services.account_deactivate(account=account_b)
+    applied(account_b)
+    url = reverse(CHANGELIST)
+
+    def shown(**params):
+        html = staff_client.get(url, params).content.decode()
+        return {a for a in ("alice@a.example", "bob@b.example") if a in html}
+
+    assert shown(status="updating") == {"alice@a.example"}
+    assert shown(status="offline") == {"bob@b.example"}
+    assert shown(status="online") == set()
+    assert shown(organization__id__exact=org_a.pk) == {"alice@a.example"}
+
+
+def test_the_change_page_shows_versions_and_cannot_delete(staff_client, account_a):
+    html = staff_client.get(
+        reverse("admin:accounts_emailaccount_change", args=[account_a.pk])
+    ).content.decode()
+    assert "Desired version" in html and "Applied version" in html
+    assert reverse("admin:accounts_emailaccount_delete", args=[account_a.pk]) not in html
+
+
+def test_admin_is_for_staff_only(client_for, owner, account_a):
+    response = client_for(owner).get(reverse(CHANGELIST))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
