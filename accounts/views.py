@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -44,6 +45,33 @@ LIST_FIELDS = (
 )
 
 
+class CappedPaginator(Paginator):
+    """Counts at most CAP rows (or up to the requested page), so a page costs the same in a
+    domain of 100,000 mailboxes: COUNT(*) reads every matching index entry. Past the limit
+    the list says "more than N" and Next still leads on."""
+
+    CAP = 10_000
+
+    def get_page(self, number):
+        try:
+            self.wanted = max(1, int(number))
+        except (TypeError, ValueError):
+            self.wanted = 1
+        return super().get_page(number)
+
+    @cached_property
+    def limit(self) -> int:
+        return max(self.CAP, getattr(self, "wanted", 1) * self.per_page)
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.limit + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.limit
+
+
 @login_required
 def account_list(request, domain_pk):
     domain = get_domain_for(request.user, domain_pk)
@@ -56,7 +84,7 @@ def account_list(request, domain_pk):
         accounts = accounts.filter(
             Q(address__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
         )
-    page = Paginator(accounts.order_by(order, "pk"), 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(accounts.order_by(order, "pk"), 50).get_page(request.GET.get("page"))
     for account in page:
         account.domain = domain  # one domain for the whole page: no per-row query
     return render(

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import EmailAccount
 from tempusmail.views import add_service_error, role_flags
 
 from . import services
@@ -17,16 +18,22 @@ from .forms import DomainCreateForm, DomainSettingsForm
 @login_required
 def domain_list(request):
     q = request.GET.get("q", "").strip()[:100]
-    domains = (
-        domains_for(request.user)
-        .select_related("organization")
-        .annotate(
-            accounts_count=Count("accounts"), storage_used=Sum("accounts__storage_used_bytes")
-        )
-    )
+    domains = domains_for(request.user).select_related("organization")
     if q:
         domains = domains.filter(name__icontains=q)
     page = Paginator(domains.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
+    # Totals for this page's domains only, in one grouped query: joining every account of
+    # every domain before paginating cost 170 ms at 100,000 mailboxes (docs/benchmarks.md).
+    totals = {
+        row["domain_id"]: row
+        for row in EmailAccount.objects.filter(domain_id__in=[d.pk for d in page])
+        .order_by()
+        .values("domain_id")
+        .annotate(n=Count("*"), used=Sum("storage_used_bytes"))
+    }
+    for domain in page:
+        row = totals.get(domain.pk, {})
+        domain.accounts_count, domain.storage_used = row.get("n", 0), row.get("used") or 0
     can_add = organizations_for(request.user, write=True).exists()
     return render(request, "domains/domain_list.html", {"page": page, "q": q, "can_add": can_add})
 

@@ -103,6 +103,29 @@ def test_account_list_queries_do_not_grow_with_accounts(
     assert_same_counts(client, counts, django_assert_num_queries)
 
 
+def test_a_huge_domain_counts_only_up_to_a_cap(
+    big_plan, owner, domain_a, make_account, client_for, monkeypatch, django_assert_num_queries
+):
+    """Past CappedPaginator.CAP the list stops counting: "more than N", pages still work."""
+    from accounts.views import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "CAP", 20)
+    add_accounts(domain_a, make_account, 0, FEW)
+    client = client_for(owner)
+    url = reverse("accounts:list", args=[domain_a.pk])
+    counts = measure(client, [url, url + "?page=2"])
+    assert "3 email accounts" in client.get(url).content.decode()
+
+    add_accounts(domain_a, make_account, FEW, MANY)
+    page = client.get(url).content.decode()
+    assert "More than 50 email accounts" in page  # counted up to the page, not to 60
+    assert "Page 1 of many" in page and "page=2" in page
+    second = client.get(url + "?page=2").content.decode()
+    assert second.count('id="account-') == 10
+    assert "60 email accounts" in second and "Page 2 of 2" in second
+    assert_same_counts(client, counts, django_assert_num_queries)
+
+
 def test_domain_list_queries_do_not_grow_with_domains_or_accounts(
     big_plan, owner, org_a, domain_a, make_account, client_for, django_assert_num_queries
 ):
