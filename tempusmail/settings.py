@@ -97,7 +97,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Django's argon2 hasher with the parameters measured for mail logins (accounts/hashers.py).
+    "accounts.hashers.MailArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,6 +184,14 @@ RECONCILE_AFTER_SECONDS = int(os.environ.get("RECONCILE_AFTER_SECONDS", "60"))
 
 # The mail backend adapter: "memory" (tests) or "dovecot" (production).
 MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "memory")
+
+# The Dovecot/Postfix adapter (README, "The mail stack"): the mail directory both servers
+# read (SQLite file or PostgreSQL URL), the root holding mail, Sieve scripts and state, and
+# the doveadm binary and Dovecot config it runs against (`make mailstack` renders that file).
+MAIL_ROOT = Path(os.environ.get("MAIL_ROOT", VAR_DIR / "mail"))
+MAIL_DIRECTORY_URL = os.environ.get("MAIL_DIRECTORY_URL", f"sqlite:///{MAIL_ROOT}/directory.db")
+DOVEADM = os.environ.get("DOVEADM", "doveadm")
+DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "dovecot.conf"))
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,119 @@
+"""Render the Dovecot and Postfix templates in deploy/ into a directory.
+
+    python deploy/render.py OUT_DIR [NAME=VALUE ...]
+
+Values come from the defaults below, then the environment (TM_<NAME>), then the arguments.
+MAIL_DIRECTORY_URL (sqlite:////abs/path or postgres://user:pass@host:port/db) fills in the
+SQL connection for Dovecot and the map type for Postfix. Standard library only: the
+docker-compose mail containers run it too.
+"""
+
+import os
+import re
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+HERE = Path(__file__).resolve().parent
+DEFAULTS = {
+    "LISTEN": "127.0.0.1",
+    "HOSTNAME": "mail.tempusmail.test",
+    "INSTANCE": "main",
+    "IMAP_PORT": "10143",
+    "POP3_PORT": "10110",
+    "SMTP_PORT": "10025",
+    "SUBMISSION_PORT": "10587",
+    "LMTP_PORT": "10024",
+    "QUOTA_STATUS_PORT": "10026",
+    "POLICY_PORT": "",
+    "POLICY_HOST": "127.0.0.1",
+    "MAIL_UID": "5000",
+    "MAIL_GID": "5000",
+    "RELAYHOST": "",
+    "DNS_SUPPORT_LEVEL": "enabled",
+    "AUTH_FAILURE_DELAY": "2 secs",
+    "MAIL_DIRECTORY_URL": "",
+    "MAIL_ROOT": "",
+}
+
+
+def sql_vars(url: str) -> dict[str, str]:
+    """Dovecot's driver/connect and Postfix's map type/connection lines for one URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        path = path[1:] if path.startswith("//") else path
+        return {
+            "SQL_DRIVER": "sqlite",
+            "SQL_CONNECT": path,
+            "MAP_TYPE": "sqlite",
+            "MAP_CONNECT": f"dbpath = {path}",
+        }
+    if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        dbname = parts.path.lstrip("/")
+        connect = f"host={host} port={port} dbname={dbname} user={user}"
+        lines = [f"hosts = inet:{host}:{port}", f"dbname = {dbname}", f"user = {user}"]
+        if password:
+            connect += f" password={password}"
+            lines.append(f"password = {password}")
+        return {
+            "SQL_DRIVER": "pgsql",
+            "SQL_CONNECT": connect,
+            "MAP_TYPE": "pgsql",
+            "MAP_CONNECT": "\n".join(lines),
+        }
+    raise SystemExit(f"unsupported MAIL_DIRECTORY_URL: {url!r}")
+
+
+def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
+    values = dict(DEFAULTS)
+    values.update({k: os.environ[f"TM_{k}"] for k in DEFAULTS if f"TM_{k}" in os.environ})
+    values.update(overrides)
+    root = values["MAIL_ROOT"] or str(out / "mailroot")
+    values["MAIL_ROOT"] = root
+    values.setdefault("RUN_DIR", str(out / "run"))
+    values.setdefault("LOG_DIR", str(out / "log"))
+    values.setdefault("QUEUE_DIR", str(out / "queue"))
+    values["RENDER_DIR"] = str(out)
+    values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
+    values.update(sql_vars(values["MAIL_DIRECTORY_URL"]))
+    # The sending-limit policy service (python -m tempusmail.policy): checked at RCPT and
+    # counted at end of data on the submission port; no port, no limit enforcement.
+    port = values["POLICY_PORT"]
+    check = f"check_policy_service inet:{values['POLICY_HOST']}:{port}" if port else ""
+    values["POLICY_CHECK"] = f"{check}, " if check else ""
+    values["POLICY_END_OF_DATA"] = check
+    return values
+
+
+def render(out: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Write every *.in template below deploy/ into OUT (same relative path, no .in)."""
+    out = Path(out).resolve()
+    values = settings(out, overrides or {})
+    for template in sorted(HERE.glob("*/*.in")):
+        text = template.read_text()
+
+        def fill(match: re.Match, template: Path = template) -> str:
+            name = match.group(1)
+            if name not in values:
+                raise SystemExit(f"{template}: no value for {{{{{name}}}}}")
+            return values[name]
+
+        target = out / template.parent.name / template.name[: -len(".in")]
+        if template.parent.name == "dovecot":
+            target = out / template.name[: -len(".in")]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(re.sub(r"\{\{([A-Z0-9_]+)\}\}", fill, text))
+    for name in ("RUN_DIR", "LOG_DIR", "QUEUE_DIR"):
+        Path(values[name]).mkdir(parents=True, exist_ok=True)
+    return values
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    args = dict(arg.split("=", 1) for arg in sys.argv[2:])
+    for key, value in render(Path(sys.argv[1]), args).items():
+        print(f"{key}={value}")

@@ -1,0 +1,464 @@
+"""The production adapter: Dovecot (IMAP, POP3, LMTP, Sieve, SASL) and Postfix (SMTP).
+
+Each push writes the account's full state into the *mail directory*, a SQL database owned by
+the mail system that Dovecot's sql passdb/userdb and Postfix's sqlite/pgsql maps read
+(deploy/ holds their configuration), plus a per-mailbox Sieve script for the autoresponder
+and spam filing. Aliases and forwards are Postfix virtual alias rows: Postfix expands them
+before delivery, so a forward works even when the mailbox is full and "keep a copy" is just
+the mailbox itself among the targets; no message is re-injected by Sieve.
+
+Pushes are idempotent upserts guarded by the version: a state older than the stored one is
+ignored. ``doveadm`` flushes the auth cache after a change of password or access, kicks the
+sessions of a deactivated mailbox, and reads quotas; removing an account deletes its mail
+from disk.
+"""
+
+import contextlib
+import logging
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+
+from .base import AccountState, BackendError, DomainState, Usage
+
+log = logging.getLogger(__name__)
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS domain (
+        name VARCHAR(253) PRIMARY KEY,
+        active INTEGER NOT NULL DEFAULT 1,
+        version BIGINT NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS mailbox (
+        address VARCHAR(320) PRIMARY KEY,
+        domain VARCHAR(253) NOT NULL,
+        local_part VARCHAR(64) NOT NULL,
+        password TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        quota_bytes BIGINT NOT NULL,
+        imap INTEGER NOT NULL,
+        pop3 INTEGER NOT NULL,
+        smtp INTEGER NOT NULL,
+        allow_nets TEXT NOT NULL,
+        reject_all INTEGER NOT NULL,
+        reject_text TEXT NOT NULL,
+        send_limit INTEGER NOT NULL,
+        sieve TEXT NOT NULL,
+        version BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS alias (
+        address VARCHAR(320) PRIMARY KEY,
+        mailbox VARCHAR(320) NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS alias_mailbox ON alias (mailbox)",
+    """CREATE TABLE IF NOT EXISTS forward (
+        address VARCHAR(320) NOT NULL,
+        target VARCHAR(320) NOT NULL,
+        PRIMARY KEY (address, target))""",
+]
+MAILBOX_COLUMNS = (
+    "address",
+    "domain",
+    "local_part",
+    "password",
+    "active",
+    "quota_bytes",
+    "imap",
+    "pop3",
+    "smtp",
+    "allow_nets",
+    "reject_all",
+    "reject_text",
+    "send_limit",
+    "sieve",
+    "version",
+)
+# A change of any of these must reach Dovecot's auth cache at once.
+AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
+# Built from the constant column names above, never from input.
+SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
+UPSERT_MAILBOX = (
+    f"INSERT INTO mailbox ({', '.join(MAILBOX_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in MAILBOX_COLUMNS)}) ON CONFLICT (address) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in MAILBOX_COLUMNS[1:])
+)
+SELECT_MAILBOXES = f"SELECT {', '.join(MAILBOX_COLUMNS)} FROM mailbox"  # noqa: S608
+
+
+def dovecot_password(django_hash: str) -> str:
+    """Django stores "argon2$argon2id$v=19$m=..,t=..,p=..$salt$hash"; Dovecot verifies the
+    PHC string after the "argon2" prefix under {ARGON2ID}. Anything else cannot log in."""
+    algorithm, _sep, phc = django_hash.partition("$")
+    if algorithm == "argon2" and phc.startswith("argon2id$"):
+        return "{ARGON2ID}$" + phc
+    return "!"  # unusable (e.g. a PBKDF2 hash awaiting upgrade at the next panel login)
+
+
+def sieve_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def sieve_script(state: AccountState) -> str:
+    """Spam filing and the autoresponder; forwards and reject-all live in Postfix."""
+    lines = ['require ["fileinto", "mailbox", "vacation", "date", "relational"];']
+    if not state.spam_to_inbox:
+        lines += [
+            'if header :is "X-Spam-Flag" "YES" {',
+            '  fileinto :create "Junk";',
+            "  stop;",
+            "}",
+        ]
+    reply = state.autoresponder
+    if reply is not None and state.active:
+        tests = []
+        for op, moment in (("ge", reply.start), ("le", reply.end)):
+            if moment is not None:
+                stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+                tests.append(f'currentdate :zone "+0000" :value "{op}" "iso8601" "{stamp}"')
+        addresses = ", ".join(sieve_quote(a) for a in (state.address, *state.aliases))
+        vacation = (
+            f"vacation :days 1 :subject {sieve_quote(reply.subject or 'Auto-reply')} "
+            f":addresses [{addresses}] {sieve_quote(reply.body)};"
+        )
+        if tests:
+            lines += [f"if allof({', '.join(tests)}) {{", f"  {vacation}", "}"]
+        else:
+            lines.append(vacation)
+    return "\n".join(lines) + "\n"
+
+
+def mailbox_row(state: AccountState) -> dict:
+    local, _at, domain = state.address.partition("@")
+    return {
+        "address": state.address,
+        "domain": domain,
+        "local_part": local,
+        "password": dovecot_password(state.password_hash),
+        "active": int(state.active),
+        "quota_bytes": state.quota_bytes,
+        "imap": int("imap" in state.services),
+        "pop3": int("pop" in state.services),
+        "smtp": int("smtp" in state.services),
+        "allow_nets": ",".join(state.allowed_networks),
+        "reject_all": int(state.reject_all),
+        # One SMTP reply line: what a rejected sender sees.
+        "reject_text": " ".join(state.reject_message.split())[:400],
+        "send_limit": state.daily_send_limit,
+        "sieve": sieve_script(state),
+        "version": state.version,
+    }
+
+
+def forward_targets(state: AccountState) -> list[str]:
+    if not state.forward_to:
+        return []
+    keep = [state.address] if state.forward_keep_copy else []
+    return sorted(set(state.forward_to) | set(keep))
+
+
+class Directory:
+    """A connection to the mail directory: SQLite (one host) or PostgreSQL (several)."""
+
+    def __init__(self, url: str, *, create: bool = False) -> None:
+        parts = urlsplit(url)
+        self.sqlite = parts.scheme == "sqlite"
+        try:
+            if self.sqlite:
+                path = unquote(parts.path)
+                path = path[1:] if path.startswith("//") else path
+                mode = "rwc" if create else "rw"  # a missing file is an outage, not a reset
+                self.conn = sqlite3.connect(
+                    f"file:{path}?mode={mode}", uri=True, timeout=30, isolation_level=None
+                )
+                self.path = Path(path)
+            else:
+                import psycopg
+
+                self.conn = psycopg.connect(
+                    url.replace("pgsql://", "postgres://"), connect_timeout=5
+                )
+        except Exception as exc:
+            raise BackendError(f"mail directory unavailable: {exc}") from exc
+
+    def sql(self, query: str) -> str:
+        return query if self.sqlite else query.replace("?", "%s")
+
+    def execute(self, query: str, params: tuple | list = ()):
+        return self.conn.execute(self.sql(query), params)
+
+    @contextlib.contextmanager
+    def transaction(self, lock_key: str = ""):
+        try:
+            if self.sqlite:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+                self.conn.execute("COMMIT")
+            else:
+                with self.conn.transaction():
+                    if lock_key:  # serialize pushes of one address across hosts and workers
+                        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (lock_key,))
+                    yield self
+        except BackendError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise BackendError(f"mail directory unavailable: {exc}") from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("psycopg"):
+                raise BackendError(f"mail directory unavailable: {exc}") from exc
+            raise
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class DovecotBackend:
+    """Settings are read at each use: tests and tools may switch them in one process."""
+
+    @property
+    def url(self) -> str:
+        return settings.MAIL_DIRECTORY_URL
+
+    @property
+    def root(self) -> Path:
+        return Path(settings.MAIL_ROOT)
+
+    # --- the mail directory ------------------------------------------------------------
+
+    def connect(self, *, create: bool = False) -> Directory:
+        return Directory(self.url, create=create)
+
+    def init_directory(self) -> None:
+        """Create the tables (and the SQLite file, readable by Dovecot and Postfix)."""
+        with self.connect(create=True) as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+            if not db.sqlite:
+                db.conn.commit()
+            else:
+                db.path.chmod(0o644)
+        (self.root / "sieve").mkdir(parents=True, exist_ok=True)
+
+    def apply_domain(self, state: DomainState) -> None:
+        with self.connect() as db, db.transaction(state.name):
+            db.execute(
+                "INSERT INTO domain (name, active, version) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET active = excluded.active, "
+                "version = excluded.version WHERE domain.version <= excluded.version",
+                (state.name, int(state.active), state.version),
+            )
+
+    def remove_domain(self, name: str) -> None:
+        with self.connect() as db, db.transaction(name):
+            db.execute("DELETE FROM domain WHERE name = ?", (name,))
+
+    def apply_account(self, state: AccountState) -> None:
+        row = mailbox_row(state)
+        targets = forward_targets(state)
+        with self.connect() as db, db.transaction(state.address):
+            held = db.execute(SELECT_HELD, (state.address,)).fetchone()
+            if held is not None and held[0] > state.version:
+                log.info("ignored stale push of %s v%s", state.address, state.version)
+                return
+            db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
+            db.execute(
+                "INSERT INTO domain (name, active, version) VALUES (?, 1, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (row["domain"],),
+            )
+            db.execute("DELETE FROM alias WHERE mailbox = ?", (state.address,))
+            for alias in state.aliases:
+                db.execute(
+                    "INSERT INTO alias (address, mailbox) VALUES (?, ?) "
+                    "ON CONFLICT (address) DO UPDATE SET mailbox = excluded.mailbox",
+                    (alias, state.address),
+                )
+            db.execute("DELETE FROM forward WHERE address = ?", (state.address,))
+            for target in targets:
+                db.execute(
+                    "INSERT INTO forward (address, target) VALUES (?, ?)",
+                    (state.address, target),
+                )
+            # Inside the transaction: a concurrent older push cannot overwrite the file.
+            self._write_sieve(state.address, row["sieve"])
+        self._set_limit(state)
+        if held is not None and tuple(held[1:]) != tuple(row[c] for c in AUTH_COLUMNS):
+            self.doveadm("auth", "cache", "flush", state.address)
+            if not state.active:
+                self.doveadm("kick", state.address)
+
+    def remove_account(self, address: str) -> None:
+        with self.connect() as db, db.transaction(address):
+            db.execute("DELETE FROM mailbox WHERE address = ?", (address,))
+            db.execute("DELETE FROM alias WHERE mailbox = ?", (address,))
+            db.execute("DELETE FROM forward WHERE address = ?", (address,))
+        self.doveadm("kick", address)
+        self.doveadm("auth", "cache", "flush", address)
+        home = self.home(address)
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(home)
+        if home.exists():
+            raise BackendError(f"could not purge {home}")
+        with contextlib.suppress(FileNotFoundError):
+            self.sieve_path(address).unlink()
+        store = self._store()
+        if store is not None:
+            store.clear(address)
+
+    # --- files ---------------------------------------------------------------------------
+
+    def home(self, address: str) -> Path:
+        local, _at, domain = address.partition("@")
+        return self.root / "mail" / domain / local
+
+    def sieve_path(self, address: str) -> Path:
+        local, _at, domain = address.partition("@")
+        return self.root / "sieve" / domain / f"{local}.sieve"
+
+    def _write_sieve(self, address: str, script: str) -> None:
+        path = self.sieve_path(address)
+        try:
+            if path.exists() and path.read_text() == script:
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w") as handle:
+                handle.write(script)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise BackendError(f"could not write the Sieve script: {exc}") from exc
+
+    # --- doveadm, Redis ------------------------------------------------------------------
+
+    def doveadm(self, *args: str, check: bool = True) -> str:
+        """Run doveadm against our Dovecot; a Dovecot that is not running has no cache or
+        session to act on, so that case is not an error."""
+        config = settings.DOVECOT_CONFIG
+        if config and not Path(config).exists():
+            return ""
+        cmd = [settings.DOVEADM, *(["-c", config] if config else []), *args]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise BackendError(f"doveadm failed: {exc}") from exc
+        if done.returncode != 0:
+            err = done.stderr.strip()
+            if "No such file or directory" in err or "Connection refused" in err:
+                return ""
+            if check:
+                raise BackendError(f"doveadm {' '.join(args)} failed: {err}")
+        return done.stdout
+
+    def _store(self):
+        if not getattr(settings, "POLICY_REDIS_URL", ""):
+            return None
+        from tempusmail.policy import store
+
+        return store
+
+    def _set_limit(self, state: AccountState) -> None:
+        store = self._store()
+        if store is None:
+            return
+        try:
+            store.set_limit(state.address, state.daily_send_limit)
+        except Exception as exc:
+            raise BackendError(f"could not store the sending limit: {exc}") from exc
+
+    # --- reading back --------------------------------------------------------------------
+
+    def usage(self, addresses: list[str]) -> dict[str, Usage]:
+        if not addresses:
+            return {}
+        storage = self._storage(addresses)
+        logins = self._last_logins(set(addresses))
+        sent: dict[str, int] = {}
+        store = self._store()
+        if store is not None:
+            with contextlib.suppress(Exception):  # counters come back at the next run
+                sent = store.sent_24h(addresses)
+        return {
+            a: Usage(
+                storage_bytes=storage.get(a, 0), last_login=logins.get(a), sent_24h=sent.get(a, 0)
+            )
+            for a in addresses
+        }
+
+    def _storage(self, addresses: list[str]) -> dict[str, int]:
+        """Bytes used per mailbox, from Dovecot's quota (one doveadm run per batch; the
+        STORAGE value is in kilobytes)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".users") as users:
+            users.write("\n".join(addresses) + "\n")
+            users.flush()
+            out = self.doveadm("-f", "tab", "quota", "get", "-F", users.name, check=False)
+        result: dict[str, int] = {}
+        lines = out.splitlines()
+        if not lines:
+            return result
+        header = [name.lower() for name in lines[0].split("\t")]
+        for line in lines[1:]:
+            values = dict(zip(header, line.split("\t"), strict=False))
+            if values.get("type") == "STORAGE" and values.get("username"):
+                with contextlib.suppress(ValueError):
+                    result[values["username"]] = int(values["value"]) * 1024
+        return result
+
+    def _last_logins(self, wanted: set[str]) -> dict[str, datetime]:
+        """The last_login plugin's file dict: alternating key and value lines."""
+        path = self.root / "state" / "last-login.dict"
+        try:
+            lines = path.read_text().splitlines()
+        except OSError:
+            return {}
+        result = {}
+        for key, value in zip(lines[::2], lines[1::2], strict=False):
+            address = key.rsplit("/", 1)[-1]
+            if address in wanted:
+                with contextlib.suppress(ValueError):
+                    result[address] = datetime.fromtimestamp(int(value), tz=UTC)
+        return result
+
+    def held(self, db: Directory) -> dict[str, dict]:
+        """What the mail directory holds for every mailbox (for verify_backend)."""
+        rows = db.execute(SELECT_MAILBOXES).fetchall()
+        held = {r[0]: dict(zip(MAILBOX_COLUMNS, r, strict=True)) for r in rows}
+        for row in held.values():
+            row["aliases"], row["forwards"] = [], []
+        for address, mailbox in db.execute("SELECT address, mailbox FROM alias").fetchall():
+            if mailbox in held:
+                held[mailbox]["aliases"].append(address)
+        for address, target in db.execute("SELECT address, target FROM forward").fetchall():
+            if address in held:
+                held[address]["forwards"].append(target)
+        for row in held.values():
+            row["aliases"].sort()
+            row["forwards"].sort()
+        return held
+
+
+if __name__ == "__main__":  # python -m tempusmail.mailbackend.dovecot init
+    import sys
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tempusmail.settings")
+    django.setup()
+    if sys.argv[1:] != ["init"]:
+        raise SystemExit("usage: python -m tempusmail.mailbackend.dovecot init")
+    DovecotBackend().init_directory()
+    print(f"mail directory ready: {settings.MAIL_DIRECTORY_URL}")

@@ -1,0 +1,297 @@
+"""Dovecot and Postfix from deploy/, started once per session on free loopback ports in a
+temporary directory, plus helpers that speak IMAP, POP3 and SMTP with Python's own clients."""
+
+import contextlib
+import imaplib
+import os
+import poplib
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.conftest import PASSWORD, ROOT, need
+
+sys.path.insert(0, str(ROOT / "deploy"))
+import render  # noqa: E402  (deploy/render.py: the same renderer make mailstack uses)
+
+MAIL_UID = 5000
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def wait_port(port: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@dataclass
+class Stack:
+    dir: Path
+    values: dict
+    env: dict
+    procs: list = field(default_factory=list)
+
+    def port(self, name: str) -> int:
+        return int(self.values[f"{name}_PORT"])
+
+    @property
+    def mail_root(self) -> Path:
+        return Path(self.values["MAIL_ROOT"])
+
+    def log(self) -> str:
+        path = self.dir / "log" / "dovecot.log"
+        return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def mailstack():
+    need(bool(shutil.which("dovecot") and shutil.which("postfix")), "Dovecot/Postfix missing")
+    need(os.geteuid() == 0, "Dovecot and Postfix run from a private config as root")
+    base = Path(tempfile.mkdtemp(prefix="tm-mailstack-"))
+    base.chmod(0o755)  # Dovecot's and Postfix's own users must reach their files
+    names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
+    values = render.render(
+        base,
+        {
+            **{f"{k}_PORT": str(v) for k, v in ports.items()},
+            "POLICY_PORT": str(ports["POLICY"]) if policy else "",
+            "MAIL_ROOT": str(base / "root"),
+            "MAIL_UID": str(MAIL_UID),
+            "MAIL_GID": str(MAIL_UID),
+            "INSTANCE": base.name,
+            "DNS_SUPPORT_LEVEL": "disabled",
+            "AUTH_FAILURE_DELAY": "0",
+        },
+    )
+    for sub in ("mail", "state"):
+        (base / "root" / sub).mkdir(parents=True)
+        os.chown(base / "root" / sub, MAIL_UID, MAIL_UID)
+    env = {
+        "MAIL_BACKEND": "dovecot",
+        "MAIL_ROOT": values["MAIL_ROOT"],
+        "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
+        "DOVECOT_CONFIG": str(base / "dovecot.conf"),
+        "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL,
+    }
+    saved = {k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)}
+    for key, value in env.items():
+        setattr(django_settings, key, value)
+    from tempusmail.mailbackend.dovecot import DovecotBackend
+
+    DovecotBackend().init_directory()
+    stack = Stack(dir=base, values=values, env=env)
+    try:
+        subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
+        subprocess.run(["postfix", "-c", str(base / "postfix"), "start"], check=True)
+        if policy:
+            log = open(base / "log" / "policy.log", "w")  # noqa: SIM115
+            stack.procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tempusmail.policy",
+                        "--listen",
+                        f"127.0.0.1:{ports['POLICY']}",
+                        "--redis",
+                        env["POLICY_REDIS_URL"],
+                    ],
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        for name in names if policy else names[:-1]:
+            wait_port(ports[name])
+        yield stack
+    finally:
+        subprocess.run(["postfix", "-c", str(base / "postfix"), "stop"], check=False)
+        subprocess.run(
+            ["doveadm", "-c", str(base / "dovecot.conf"), "stop"], check=False, capture_output=True
+        )
+        for proc in stack.procs:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        for key, value in saved.items():
+            setattr(django_settings, key, value)
+        if os.environ.get("KEEP_MAILSTACK") != "1":
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def stack(mailstack, settings):
+    """The running stack, with this process's settings pointed at it too."""
+    for key, value in mailstack.env.items():
+        setattr(settings, key, value)
+    return mailstack
+
+
+@pytest.fixture(scope="session")
+def _session_worker(mailstack, django_db_setup, tmp_path_factory):
+    """One real Celery worker for the whole session (starting one per test costs seconds):
+    it works on the test database and pushes through the Dovecot adapter."""
+    from tests.conftest import _worker_env
+
+    log_path = tmp_path_factory.mktemp("mailworker") / "worker.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "tempusmail", "worker", "-l", "info"),
+                *("--concurrency", "2", "--without-gossip", "--without-mingle"),
+                *("-n", f"mailstack-{os.getpid()}@%h"),
+            ],
+            cwd=ROOT,
+            env=_worker_env(mailstack.env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    proc.log_path = log_path
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def mail_worker(stack, _session_worker, transactional_db):
+    """A real Celery worker pushing through the Dovecot adapter."""
+    assert _session_worker.poll() is None, _session_worker.log_path.read_text()[-3000:]
+    return _session_worker
+
+
+def wait_online(account, timeout: float = 30) -> None:
+    from tests.conftest import wait_until
+
+    def applied():
+        account.refresh_from_db()
+        return account.applied_version >= account.desired_version and not account.last_error
+
+    wait_until(applied, timeout=timeout, what=f"{account.address} Online")
+
+
+# --- clients ------------------------------------------------------------------------------
+
+
+class IMAP(imaplib.IMAP4):
+    def __init__(self, port: int, source: str | None = None) -> None:
+        self.source = source
+        super().__init__("127.0.0.1", port, timeout=10)
+
+    def _create_socket(self, timeout):
+        source = (self.source, 0) if self.source else None
+        return socket.create_connection((self.host, self.port), timeout, source_address=source)
+
+
+class POP(poplib.POP3):
+    def __init__(self, port: int, source: str | None = None) -> None:
+        self.source = source
+        super().__init__("127.0.0.1", port, timeout=10)
+
+    def _create_socket(self, timeout):
+        source = (self.source, 0) if self.source else None
+        return socket.create_connection((self.host, self.port), timeout, source_address=source)
+
+
+def imap_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:
+    client = IMAP(stack.port("IMAP"), source)
+    try:
+        client.login(address, password)
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+    return True
+
+
+def pop_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:
+    client = POP(stack.port("POP3"), source)
+    try:
+        client.user(address)
+        client.pass_(password)
+    except poplib.error_proto:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            client.quit()
+    return True
+
+
+def smtp_auth_ok(stack, address: str, password: str = PASSWORD) -> bool:
+    with smtplib.SMTP("127.0.0.1", stack.port("SUBMISSION"), timeout=10) as client:
+        try:
+            client.login(address, password)
+        except smtplib.SMTPAuthenticationError:
+            return False
+    return True
+
+
+def message(sender: str, to: str, subject: str, body: str = "Hello.", headers: str = "") -> str:
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n{headers}"
+        f"Message-ID: <{time.monotonic_ns()}@test>\r\n\r\n{body}\r\n"
+    )
+
+
+def send(stack, sender: str, rcpt: str, subject: str, **kw) -> None:
+    """Deliver through Postfix's incoming SMTP port; raises what the sender would see."""
+    with smtplib.SMTP("127.0.0.1", stack.port("SMTP"), timeout=10) as client:
+        client.sendmail(sender, [rcpt], message(sender, rcpt, subject, **kw))
+
+
+def mailbox_subjects(stack, address: str, mailbox: str = "INBOX") -> list[str]:
+    client = IMAP(stack.port("IMAP"))
+    try:
+        client.login(address, PASSWORD)
+        typ, _ = client.select(mailbox, readonly=True)
+        if typ != "OK":
+            return []
+        _typ, data = client.search(None, "ALL")
+        subjects = []
+        for num in data[0].split():
+            _typ, parts = client.fetch(num, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            raw = parts[0][1].decode().strip()
+            subjects.append(raw.partition(":")[2].strip())
+        return subjects
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+
+
+def wait_subject(stack, address: str, subject: str, mailbox: str = "INBOX", timeout=20) -> None:
+    from tests.conftest import wait_until
+
+    wait_until(
+        lambda: subject in mailbox_subjects(stack, address, mailbox),
+        timeout=timeout,
+        interval=0.3,
+        what=f"{subject!r} in {address} {mailbox}",
+    )
