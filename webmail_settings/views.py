@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -100,6 +101,7 @@ def preferences(request, account):
         except ValidationError as error:
             add_service_error(form, error)
         else:
+            translation.activate(form.cleaned_data["language"])  # confirm in the new language
             _saved(request, changed)
             return redirect("portal:preferences")
     return _render(request, account, "preferences", "portal/preferences.html", form=form)

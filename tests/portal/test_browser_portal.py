@@ -1,0 +1,112 @@
+"""In headless Chromium: an end user signs in, switches to Italian, creates an HTML signature
+set as default, and turns on the autoresponder."""
+
+import contextlib
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD, need
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@contextlib.contextmanager
+def chromium_page():
+    """A page in Debian's headless Chromium. Playwright's sync API runs an event loop in this
+    thread, so the test touches the database only before and after this block."""
+    need(Path(CHROMIUM).exists(), "Debian's chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "playwright is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.dialogs = dialogs
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def _field(page, name: str):
+    return page.locator(f'[name="{name}"]')
+
+
+@pytest.fixture
+def http_cookies(settings):
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+
+
+def test_end_user_portal_in_italian(live_server, http_cookies, alice, italian_catalog):
+    address = alice.address
+    with chromium_page() as page:
+        _walk_through(page, live_server.url, address)
+        assert page.dialogs == []
+
+    from webmail_settings.models import Signature
+
+    alice.refresh_from_db()
+    alice.user.refresh_from_db()
+    assert alice.user.language == "it" and alice.webmail_time_zone == "Europe/Rome"
+    signature = Signature.objects.get(account=alice)
+    assert signature.is_default and signature.name == "Lavoro"
+    assert "onerror" not in signature.html and "script" not in signature.html
+    assert alice.autoreply_enabled and alice.autoreply_subject == "Fuori sede"
+    assert alice.desired_version > alice.applied_version  # Updating until the worker applies it
+
+
+def _walk_through(page, url: str, address: str) -> None:
+    page.goto(f"{url}/login/")
+    page.locator('input[name="username"], input[type="email"]').first.fill(address)
+    page.locator('input[type="password"]').first.fill(PASSWORD)
+    page.locator('form button[type="submit"]').first.click()
+    page.wait_for_url(re.compile(r"/portal/$"))
+    assert address in page.content()
+
+    # Switch to Italian
+    page.get_by_role("link", name="Preferences").click()
+    page.get_by_label("Language").select_option("it")
+    page.get_by_label("Time zone").select_option("Europe/Rome")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Impostazioni salvate.").wait_for()
+    assert page.locator("html").get_attribute("lang") == "it"
+    assert page.get_by_role("link", name="Firme").is_visible()
+
+    # A new HTML signature, set as default (with a payload that must never run)
+    page.get_by_role("link", name="Firme").click()
+    page.get_by_role("link", name="Nuova firma").click()
+    _field(page, "identity").select_option(address)
+    page.get_by_label("Nome", exact=True).fill("Lavoro")
+    page.get_by_label("Corpo HTML").fill(
+        '<p><b>Alice</b> Test<br>Vendite</p><img src=x onerror="alert(1)"><script>alert(2)</script>'
+    )
+    page.get_by_label("Imposta come predefinita").check()
+    page.get_by_role("button", name="Salva").click()
+    page.get_by_text("Firma salvata.").wait_for()
+    preview = page.locator(".signature-preview b", has_text="Alice")
+    assert preview.is_visible()
+    assert page.get_by_text("Predefinita", exact=True).is_visible()
+
+    # Autoresponder on
+    page.get_by_role("link", name="Risponditore automatico").click()
+    page.get_by_label("Risponditore automatico attivo").check()
+    page.get_by_label("Oggetto").fill("Fuori sede")
+    page.get_by_label("Messaggio").fill("Rientro lunedì.")
+    page.get_by_role("button", name="Salva").click()
+    page.get_by_text("Impostazioni salvate.").wait_for()
+    assert page.get_by_label("Risponditore automatico attivo").is_checked()
