@@ -347,5 +347,11 @@ def domain_webmail(request, pk):
     return render(
         request,
         "portal/domain_webmail.html",
-        {"domain": domain, "form": form, "tab": "webmail", **role_flags(domain.member_role)},
+        {
+            "domain": domain,
+            "form": form,
+            "webmail": webmail,
+            "tab": "webmail",
+            **role_flags(domain.member_role),
+        },
     )

@@ -142,3 +142,26 @@ def test_hidden_accounts_not_in_export_or_api(portal, colleagues):
         address = colleagues[name].address
         assert address not in text
         assert address not in [e["email"] for e in data["address_book"]]
+
+
+def test_constant_queries_however_many_colleagues(
+    portal, alice, domain_a, make_account, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert portal.get(reverse("portal:address_book")).status_code == 200
+        return len(queries)
+
+    count()  # warm-up: the first request of a session does one-off work
+    few = count()
+    plan = domain_a.organization.plan
+    plan.max_accounts = 50
+    plan.save(update_fields=["max_accounts"])
+    for i in range(12):
+        make_account(domain_a, f"colleague{i}")
+    assert count() == few
+    with django_assert_max_num_queries(8):
+        portal.get(reverse("portal:address_book"))

@@ -115,3 +115,11 @@ def test_invalid_time_zone_refused(client_for, owner, domain_a):
     )
     assert response.status_code == 200
     assert not DomainWebmail.objects.exists()
+
+
+def test_corporate_signature_preview(client_for, owner, domain_a):
+    DomainWebmail.objects.create(
+        domain=domain_a, signature_policy="default", signature_html="<p><b>{full_name}</b></p>"
+    )
+    body = client_for(owner).get(reverse("portal:domain_webmail", args=[domain_a.pk])).content
+    assert '<div class="signature-preview"><p><b>{full_name}</b></p></div>' in body.decode()

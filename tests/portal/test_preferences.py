@@ -96,3 +96,15 @@ def test_autoresponder_form_reads_times_in_user_time_zone(portal, alice):
     )
     start = reload(alice).autoreply_start
     assert start == dt.datetime(2026, 8, 1, 7, 0, tzinfo=dt.UTC)  # CEST is UTC+2
+
+
+def test_panel_dates_in_admins_time_zone(client_for, owner, alice):
+    alice.last_login_at = dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC)
+    alice.save(update_fields=["last_login_at"])
+    client = client_for(owner)
+    url = reverse("accounts:list", args=[alice.domain_id])
+    assert "12:30 a.m." in client.get(url).content.decode()
+    owner.time_zone = "Asia/Tokyo"
+    owner.save(update_fields=["time_zone"])
+    body = client.get(url).content.decode()
+    assert "9:30 a.m." in body and "12:30 a.m." not in body
