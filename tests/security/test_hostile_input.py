@@ -1,0 +1,262 @@
+"""Hostile input sweep: hypothesis posts generated hostile values (huge strings, unicode, NUL
+bytes, markup, bad addresses and CIDRs, negative and huge numbers, missing and duplicated
+fields) to every form the panel and the portal show, and to every API endpoint. Never a 500;
+a refused request shows a clear error and leaves the database exactly as it was."""
+
+import json
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.apps import apps
+from django.core.cache import cache
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.views import SECTIONS
+from security import services as security_services
+
+from .test_isolation_sweep import fill, walk
+
+HOSTILE = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        lambda c, n: c * n, st.sampled_from(["a", "é", "🙂", "<", "\x00"]), st.integers(300, 70000)
+    ),
+    st.sampled_from(
+        [
+            "\x00",
+            "ok\x00ok",
+            "<script>alert(1)</script>",
+            '"><img src=x onerror=alert(1)>',
+            "' OR 1=1 --",
+            "../../etc/passwd",
+            "999.999.999.999/33",
+            "10.0.0.0/99",
+            "::1/200",
+            "not-an-address",
+            "a@b@c",
+            "x@-bad-.example",
+            "ünïcödé@exämple.test",
+            "\u202etxt.exe",
+            "-1",
+            "0",
+            "-99999999999999999999",
+            "99999999999999999999999999",
+            "1e309",
+            "NaN",
+            "",
+            " ",
+            "2026-13-45T25:61",
+        ]
+    ),
+    st.integers(-(2**70), 2**70).map(str),
+)
+FIELD_VALUES = st.one_of(st.none(), st.lists(HOSTILE, min_size=1, max_size=2))  # None: missing
+# Models whose rows must not change when a request is refused.
+WATCHED_APPS = ("accounts", "domains", "security", "webmail_settings")
+SKIP_FIELDS = {"last_login", "last_used_at"}
+ERROR_MARKS = ('role="alert"', 'class="error"', "msg-error", 'class="errors"')
+SKIP_ACTIONS = ("/logout/",)
+
+
+def snapshot():
+    state = {}
+    for app in WATCHED_APPS:
+        for model in apps.get_app_config(app).get_models():
+            rows = model.objects.order_by("pk").values()
+            state[model._meta.label] = [
+                {k: v for k, v in row.items() if k not in SKIP_FIELDS} for row in rows
+            ]
+    return state
+
+
+def sign_in_as(client, user):
+    if user is None:
+        client.logout()
+    else:
+        client.force_login(user)
+
+
+class FormFinder(HTMLParser):
+    """Every <form method=post> on a page: its action and the names of its fields."""
+
+    def __init__(self, page_url):
+        super().__init__()
+        self.page_url, self.forms, self.current = page_url, [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            action = urljoin(self.page_url, attrs.get("action") or self.page_url)
+            self.current = (urlsplit(action).path, set())
+            self.forms.append(self.current)
+        elif (
+            self.current
+            and tag in ("input", "select", "textarea", "button")
+            and attrs.get("name") not in (None, "", "csrfmiddlewaretoken")
+        ):
+            self.current[1].add(attrs["name"])
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+
+
+@pytest.fixture
+def a_objects(account_a, domain_a, owner, org_a):
+    from accounts import services as account_services
+    from webmail_settings.models import Signature
+
+    account_services.account_update(account=account_a, values={"api_access": True})
+    return {
+        "domain": domain_a,
+        "account": account_a,
+        "alias": account_services.alias_add(account=account_a, address="al@a.example"),
+        "token": security_services.token_create(user=owner, name="t", organization=org_a)[0],
+        "signature": Signature.objects.create(
+            account=account_a, identity=account_a.address, name="sig", text="x"
+        ),
+    }
+
+
+def discover_forms(client, users, objects):
+    """Crawl every GET-able page of the resolver as each user; collect the forms it shows."""
+    found = {}
+    for route, namespace, _pattern in walk():
+        if namespace.startswith("admin") or namespace == "api":
+            continue
+        urls = [fill(route, objects)]
+        if "<slug:section>" in route:
+            urls = [fill(route.replace("<slug:section>", s), objects) for s in SECTIONS]
+        for url in urls:
+            for who, user in users.items():
+                sign_in_as(client, user)
+                response = client.get(url)
+                if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+                    continue
+                finder = FormFinder(url)
+                finder.feed(response.content.decode())
+                for action, fields in finder.forms:
+                    if fields and not action.startswith(SKIP_ACTIONS):
+                        found.setdefault((action, who), set()).update(fields)
+    return found
+
+
+def test_hostile_values_to_every_form(client, owner, account_a, a_objects):
+    users = {"owner": owner, "enduser": account_a.user, "anonymous": None}
+    forms = discover_forms(client, users, a_objects)
+    assert len(forms) >= 20, sorted(forms)
+    assert ("/login/", "anonymous") in forms
+    for (action, who), fields in sorted(forms.items()):
+        run_form(client, users[who], action, sorted(fields))
+
+
+def run_form(client, user, action, fields):
+    @settings(
+        max_examples=6,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(values=st.fixed_dictionaries({f: FIELD_VALUES for f in fields}))
+    def check(values):
+        data = {k: v for k, v in values.items() if v is not None}
+        data["csrfmiddlewaretoken"] = "x" * 32  # a browser always sends it (not checked here)
+        sign_in_as(client, user)
+        cache.clear()
+        before = snapshot()
+        response = client.post(action, data)
+        where = f"POST {action} {sorted(data)}"
+        assert response.status_code < 500, where
+        if response.status_code == 302:
+            return  # accepted: the values were valid for this form
+        body = response.content.decode(errors="replace")
+        if snapshot() == before and response.status_code == 200:
+            assert any(mark in body for mark in ERROR_MARKS), f"{where}: no visible error"
+        assert "<script>alert(1)</script>" not in body, f"{where}: markup echoed unescaped"
+
+    check()
+
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    HOSTILE,
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+API_FIELDS = [
+    "name",
+    "local_part",
+    "first_name",
+    "last_name",
+    "password",
+    "address",
+    "options",
+    "quota_mb",
+    "services",
+    "storage_options_mb",
+    "default_daily_send_limit",
+    "forward_to",
+    "allowed_networks",
+    "daily_send_limit",
+    "autoreply_start",
+    "autoreply_enabled",
+    "autoreply_body",
+    "time_zone",
+    "external_email",
+    "password_expiry_months",
+]
+
+
+def test_hostile_values_to_every_api_endpoint(client, owner, org_a, domain_a, account_a, a_objects):
+    keys = {
+        "organization": security_services.token_create(user=owner, name="h", organization=org_a)[1],
+        "personal": security_services.token_create(user=account_a.user, name="h")[1],
+    }
+    endpoints = [
+        (fill(route, a_objects), pattern.callback)
+        for route, ns, pattern in walk()
+        if ns == "api" and hasattr(pattern.callback, "api_methods")
+    ]
+    assert len(endpoints) >= 10
+    for url, view in endpoints:
+        for method in view.api_methods:
+            if method in ("GET", "DELETE") or "deactivate" in url:
+                continue
+            run_api(client, keys[view.api_kind], method, url)
+
+
+def run_api(client, key, method, url):
+    bodies = st.one_of(
+        st.dictionaries(st.sampled_from(API_FIELDS), JSON_VALUES, max_size=5).map(json.dumps),
+        JSON_VALUES.map(json.dumps),
+        st.sampled_from(["", "{", "[]", "null", '{"a":1,"a":2}', "\x00", '{"name": "\\u0000"}']),
+    )
+
+    @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(raw=bodies)
+    def check(raw):
+        before = snapshot()
+        response = client.generic(
+            method,
+            url,
+            data=raw,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+        where = f"{method} {url} {raw[:200]!r}"
+        assert response.status_code < 500, where
+        if response.status_code >= 400:
+            assert response.json().get("error"), f"{where}: no error message"
+            assert snapshot() == before, f"{where}: refused but the database changed"
+
+    check()
