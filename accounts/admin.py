@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
@@ -58,8 +59,25 @@ class AliasInline(admin.TabularInline):
     can_delete = False
 
 
+class EmailAccountAdminForm(forms.ModelForm):
+    """Staff edits obey the panel's rules: refused on the form, never a server error."""
+
+    def clean(self):
+        data = super().clean()
+        values = {f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS}
+        try:
+            services.ensure_modifiable(self.instance)
+            services.validate_options(
+                domain=self.instance.domain, address=self.instance.address, values=values
+            )
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        return data
+
+
 @admin.register(EmailAccount)
 class EmailAccountAdmin(admin.ModelAdmin):
+    form = EmailAccountAdminForm
     list_display = (
         "address",
         "status_label",

@@ -99,3 +99,50 @@ def test_the_change_page_shows_versions_and_cannot_delete(staff_client, account_
 def test_admin_is_for_staff_only(client_for, owner, account_a):
     response = client_for(owner).get(reverse(CHANGELIST))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def change_form_data(client, account, **changes):
+    """The admin change form as a browser would send it back, with some fields changed."""
+    response = client.get(reverse("admin:accounts_emailaccount_change", args=[account.pk]))
+    form = response.context["adminform"].form
+    data = {
+        "aliases-TOTAL_FORMS": "0",
+        "aliases-INITIAL_FORMS": "0",
+        "aliases-MIN_NUM_FORMS": "0",
+        "aliases-MAX_NUM_FORMS": "1000",
+    }
+    for name, field in form.fields.items():
+        value = changes.get(name, form[name].value())
+        if type(field).__name__ == "SplitDateTimeField":
+            data[f"{name}_0"] = data[f"{name}_1"] = ""
+        elif type(field).__name__ == "BooleanField":
+            if value:
+                data[name] = "on"
+        else:
+            data[name] = "" if value is None else str(value)
+    return data
+
+
+def post_change(client, account, **changes):
+    url = reverse("admin:accounts_emailaccount_change", args=[account.pk])
+    return client.post(url, change_form_data(client, account, **changes))
+
+
+def test_staff_edits_go_through_the_service_and_are_pushed(staff_client, account_a):
+    response = post_change(staff_client, account_a, quota_mb=5120)
+    assert response.status_code == 302
+    account = EmailAccount.objects.get(pk=account_a.pk)
+    assert account.quota_mb == 5120
+    assert account.desired_version == account_a.desired_version + 1
+
+
+def test_staff_edits_the_rules_refuse_are_shown_not_a_server_error(staff_client, account_a):
+    response = post_change(staff_client, account_a, quota_mb=999)  # not offered by the domain
+    assert response.status_code == 200
+    assert "storage capacities the domain offers" in response.content.decode()
+    services.account_deactivate(account=account_a)
+    response = post_change(staff_client, account_a, quota_mb=5120)
+    assert response.status_code == 200
+    assert "reactivate it before changing its settings" in response.content.decode()
+    account = EmailAccount.objects.get(pk=account_a.pk)
+    assert account.quota_mb == 1024
