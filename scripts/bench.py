@@ -1,0 +1,483 @@
+"""`make bench`: list pages at 10,000 and 100,000 mailboxes, and provisioning throughput.
+
+    python -m scripts.bench                      # both parts, default sizes
+    python -m scripts.bench --lists --sizes 10000
+    python -m scripts.bench --provisioning --accounts 1000 --backend memory
+
+Runs against its own PostgreSQL database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/tempusmail_bench), created and migrated here; it refuses
+a database whose name does not contain "bench", so the dev and test databases are safe.
+Seeding is incremental: a second run reuses the mailboxes already there (--fresh drops them).
+
+Lists: one owner, 100 domains, the mailboxes in one domain; each page is requested through
+Django's test Client (the whole request: middleware, view, template, no network), once
+while counting SQL queries, then --requests times for the median and 95th percentile.
+
+Provisioning: --accounts mailboxes created through accounts.services.account_create (one
+precomputed password hash: hashing is the request's cost, not the pipeline's) while a real
+Celery worker (a subprocess on a Redis broker) pushes them to MAIL_BACKEND; a poller records
+when each row is applied, i.e. Online.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/tempusmail_bench"
+DEFAULT_BROKER = "redis://127.0.0.1:6379/13"
+PASSWORD = "Bench-Password-123"
+BIG_DOMAIN = "big.bench.example"
+OWNER = "owner@bench.example"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench", description=__doc__)
+    parser.add_argument("--lists", action="store_true", help="measure the list pages")
+    parser.add_argument("--provisioning", action="store_true", help="measure provisioning")
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="mailbox counts in the big domain, comma-separated (default 10000,100000)",
+    )
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--accounts", type=int, default=1000, help="accounts to provision")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="accounts created per second (0: as fast as can)"
+    )
+    parser.add_argument("--backend", default=None, help="MAIL_BACKEND (default: memory)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER))
+    parser.add_argument("--fresh", action="store_true", help="drop the bench database first")
+    parser.add_argument(
+        "--proposed-indexes",
+        action="store_true",
+        help="add the indexes proposed in docs/benchmarks.md to the bench database "
+        "(without it they are dropped, so the figures are the migrated schema's)",
+    )
+    args = parser.parse_args()
+    if not (args.lists or args.provisioning):
+        args.lists = args.provisioning = True
+    args.sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
+    args.backend = args.backend or os.environ.get("MAIL_BACKEND", "memory")
+    return args
+
+
+def prepare_database(url: str, *, fresh: bool) -> None:
+    """Create the bench database if it is missing; never touch another one."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    if parsed.scheme not in ("postgres", "postgresql") or "bench" not in name:
+        sys.exit(f"refusing {url}: use a PostgreSQL database whose name contains 'bench'")
+    admin_url = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and fresh:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(args: argparse.Namespace) -> None:
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ["CELERY_BROKER_URL"] = args.broker_url
+    os.environ["MAIL_BACKEND"] = args.backend
+    os.environ["DJANGO_DEBUG"] = "0"  # production-like: no debug toolbar, cached templates
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tempusmail.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+# --- seeding ------------------------------------------------------------------------------
+
+
+def seed_tenant():
+    """The bench organization, its owner and 100 domains (the first one holds the mailboxes)."""
+    from accounts.models import User
+    from domains.models import Domain, Membership, Organization, Plan, Role
+    from tempusmail.mailbackend.base import SERVICES
+
+    plan, _ = Plan.objects.get_or_create(
+        name="Bench plan",
+        defaults={
+            "max_domains": 10_000,
+            "max_accounts": 10_000_000,
+            "storage_options_mb": [1024, 5120, 10240],
+            "services": list(SERVICES),
+            "default_daily_send_limit": 500,
+            "max_daily_send_limit": 2000,
+        },
+    )
+    org, _ = Organization.objects.get_or_create(name="Bench organization", plan=plan)
+    owner = User.objects.filter(email=OWNER).first() or User.objects.create_user(OWNER, PASSWORD)
+    Membership.objects.get_or_create(user=owner, organization=org, role=Role.OWNER)
+    names = [BIG_DOMAIN] + [f"d{n:03d}.bench.example" for n in range(1, 100)]
+    have = set(Domain.objects.filter(name__in=names).values_list("name", flat=True))
+    Domain.objects.bulk_create(
+        Domain(
+            organization=org,
+            name=name,
+            services=list(SERVICES),
+            storage_options_mb=[1024, 5120, 10240],
+            applied_version=1,
+        )
+        for name in names
+        if name not in have
+    )
+    return org, owner, Domain.objects.get(name=BIG_DOMAIN)
+
+
+def vacuum() -> None:
+    """What autovacuum does on a live database: statistics and the visibility map."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE accounts_emailaccount")
+        cursor.execute("VACUUM ANALYZE accounts_user")
+
+
+def seed_mailboxes(org, domain, target: int, password_hash: str) -> None:
+    """Grow the big domain to `target` mailboxes with bulk inserts (one shared hash)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accounts.models import EmailAccount, User
+    from tempusmail.mailbackend.base import SERVICES
+
+    have = EmailAccount.objects.filter(domain=domain).count()
+    if have > target:  # a previous run seeded more: drop the newest seeded ones
+        print(f"  shrinking {have} → {target} mailboxes…", flush=True)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM accounts_emailaccount WHERE domain_id = %s AND local_part >= %s "
+                "RETURNING user_id",
+                [domain.pk, f"user{target:06d}"],
+            )
+            user_ids = [row[0] for row in cursor.fetchall()]
+            cursor.execute("DELETE FROM accounts_user WHERE id = ANY(%s)", [user_ids])
+        have = EmailAccount.objects.filter(domain=domain).count()
+        vacuum()
+    if have >= target:
+        return
+    print(f"  seeding {target - have} mailboxes ({have} → {target})…", flush=True)
+    rng = random.Random(have)  # noqa: S311 - sample data, not secrets
+    now = timezone.now()
+    first_names = ["Anna", "Marco", "Giulia", "Luca", "Sara", "Paolo", "Elena", "Davide"]
+    last_names = ["Rossi", "Bianchi", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci"]
+    started = time.perf_counter()
+    batch = 5000
+    for start in range(have, target, batch):
+        stop = min(target, start + batch)
+        locals_ = [f"user{n:06d}" for n in range(start, stop)]
+        with transaction.atomic():
+            users = User.objects.bulk_create(
+                User(
+                    email=f"{local}@{domain.name}",
+                    password=password_hash,
+                    first_name=rng.choice(first_names),
+                    last_name=rng.choice(last_names),
+                )
+                for local in locals_
+            )
+            EmailAccount.objects.bulk_create(
+                EmailAccount(
+                    organization=org,
+                    domain=domain,
+                    user=user,
+                    local_part=local,
+                    address=user.email,
+                    first_name=user.first_name,
+                    last_name=user.last_name,
+                    quota_mb=rng.choice([1024, 5120, 10240]),
+                    daily_send_limit=500,
+                    services=list(SERVICES),
+                    applied_version=1,
+                    storage_used_bytes=rng.randrange(0, 5 * 1024**3),
+                    last_login_at=now - timedelta(minutes=rng.randrange(0, 90 * 1440))
+                    if rng.random() < 0.9
+                    else None,
+                    sent_24h=rng.randrange(0, 200),
+                    is_active=rng.random() < 0.97,
+                )
+                for user, local in zip(users, locals_, strict=True)
+            )
+    vacuum()
+    print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+# Indexes proposed for accounts (docs/benchmarks.md); the bench database only, never a migration.
+PROPOSED_INDEXES = {
+    "bench_proposed_address_trgm": "USING gin (UPPER(address) gin_trgm_ops)",
+    "bench_proposed_first_name_trgm": "USING gin (UPPER(first_name) gin_trgm_ops)",
+    "bench_proposed_last_name_trgm": "USING gin (UPPER(last_name) gin_trgm_ops)",
+    "bench_proposed_domain_storage": "(domain_id, storage_used_bytes)",
+    "bench_proposed_domain_last_login": "(domain_id, last_login_at)",
+    "bench_proposed_domain_sent": "(domain_id, sent_24h)",
+    "bench_proposed_domain_active": "(domain_id, is_active)",
+}
+
+
+def set_proposed_indexes(enabled: bool) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if enabled:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for name, definition in PROPOSED_INDEXES.items():
+            if enabled:
+                cursor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {name} ON accounts_emailaccount {definition}"
+                )
+            else:
+                cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        cursor.execute("ANALYZE accounts_emailaccount")
+
+
+# --- list pages ---------------------------------------------------------------------------
+
+
+def measure_page(client, url: str, requests: int) -> dict:
+    """Wall time of the whole request; also its CPU time in this process and the time spent
+    waiting for SQL, so a busy machine (load average) can be told from a slow page."""
+    from django.db import connection
+
+    for _ in range(3):  # warm-up: connection, template cache, session
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    queries: list[float] = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            queries.append(time.perf_counter() - started)
+
+    walls, cpus, sqls, counts = [], [], [], []
+    with connection.execute_wrapper(timed):
+        for _ in range(requests):
+            queries.clear()
+            started, cpu = time.perf_counter(), time.thread_time()
+            response = client.get(url)
+            walls.append((time.perf_counter() - started) * 1000)
+            cpus.append((time.thread_time() - cpu) * 1000)
+            sqls.append(sum(queries) * 1000)
+            counts.append(len(queries))
+            assert response.status_code == 200
+    assert len(set(counts)) == 1, f"{url}: query count varies {counts}"
+    return {
+        "median": statistics.median(walls),
+        "p95": percentile(walls, 95),
+        "cpu": statistics.median(cpus),
+        "sql": statistics.median(sqls),
+        "queries": counts[0],
+    }
+
+
+def bench_lists(args: argparse.Namespace, password_hash: str) -> list[tuple]:
+    from django.test import Client
+    from django.urls import reverse
+
+    org, owner, domain = seed_tenant()
+    client = Client()
+    client.force_login(owner)
+    accounts = reverse("accounts:list", args=[domain.pk])
+    domains = reverse("domains:list")
+    pages = [
+        ("account list, page 1", accounts),
+        ("account list, search", accounts + "?q=user00042"),
+        ("account list, search by name", accounts + "?q=Rossi"),
+        ("account list, sort by storage ↓", accounts + "?sort=-storage"),
+        ("account list, sort by last access", accounts + "?sort=last_access"),
+        ("account list, page 20", accounts + "?page=20"),
+        ("domain list, page 1", domains),
+        ("domain list, search", domains + "?q=d05"),
+    ]
+    rows = []
+    for size in args.sizes:
+        seed_mailboxes(org, domain, size, password_hash)
+        set_proposed_indexes(args.proposed_indexes)
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(
+            f"\n{size:,} mailboxes in {domain.name}, 100 domains; proposed indexes "
+            f"{'on' if args.proposed_indexes else 'off'}; load average {load}",
+            flush=True,
+        )
+        print(
+            f"  {'page':36} {'median ms':>10} {'p95 ms':>8} {'CPU ms':>8} {'SQL ms':>8} "
+            f"{'queries':>8}"
+        )
+        for label, url in pages:
+            result = measure_page(client, url, args.requests)
+            rows.append((size, label, result))
+            print(
+                f"  {label:36} {result['median']:10.1f} {result['p95']:8.1f} "
+                f"{result['cpu']:8.1f} {result['sql']:8.1f} {result['queries']:8d}",
+                flush=True,
+            )
+    return rows
+
+
+# --- provisioning -------------------------------------------------------------------------
+
+
+def start_worker(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:
+    env = dict(os.environ)
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "tempusmail",
+        "worker",
+        "-l",
+        "warning",
+        "--concurrency",
+        str(args.concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"bench-{os.getpid()}@%h",
+    ]
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def bench_provisioning(args: argparse.Namespace, password_hash: str) -> dict:
+    from django.db import connection
+    from django.db.models import F
+
+    from accounts import services as account_services
+    from accounts.models import EmailAccount
+    from domains import services as domain_services
+    from domains.models import Organization
+    from tempusmail.celery import app
+
+    org, _owner, _domain = seed_tenant()
+    # A fresh organization: account_create counts the organization's mailboxes against
+    # the plan, and the list part may have put 100,000 in the bench one.
+    prov_org = Organization.objects.create(name=f"Provisioning {time.time():.0f}", plan=org.plan)
+    domain = domain_services.domain_create(
+        organization=prov_org, name=f"p{time.time_ns() // 1000}.bench.example"
+    )
+    app.control.purge()
+    log_path = ROOT / "var" / "bench-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    worker = start_worker(args, log_path)
+    online_at: dict[int, float] = {}
+    saved_at: dict[int, float] = {}
+    done = threading.Event()
+
+    def poll() -> None:
+        """Record, every 20 ms, the accounts of the domain that became applied (Online)."""
+        try:
+            while not done.is_set():
+                applied = EmailAccount.objects.filter(
+                    domain=domain, applied_version__gte=F("desired_version")
+                ).values_list("pk", flat=True)
+                now = time.perf_counter()
+                for pk in applied:
+                    online_at.setdefault(pk, now)
+                if len(online_at) >= args.accounts:
+                    return
+                time.sleep(0.02)
+        finally:
+            connection.close()
+
+    try:
+        # Wait for the worker to be ready, so its start-up is not counted as latency.
+        deadline = time.monotonic() + 60
+        while not app.control.inspect(timeout=1).ping():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the Celery worker did not start; see {log_path}")
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        started = time.perf_counter()
+        for n in range(args.accounts):
+            if args.rate:
+                time.sleep(max(0.0, started + n / args.rate - time.perf_counter()))
+            account = account_services.account_create(
+                domain=domain,
+                local_part=f"p{n:05d}",
+                first_name="Bench",
+                last_name=f"{n}",
+                password_hash=password_hash,
+                options={},
+            )
+            saved_at[account.pk] = time.perf_counter()  # committed and enqueued
+        created = time.perf_counter()
+        poller.join(timeout=max(120, args.accounts / 5))
+        done.set()
+        finished = time.perf_counter()
+    finally:
+        done.set()
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    latencies = [(online_at[pk] - t) * 1000 for pk, t in saved_at.items() if pk in online_at]
+    online = len(latencies)
+    last_online = max(online_at.values(), default=finished)
+    result = {
+        "accounts": args.accounts,
+        "online": online,
+        "backend": args.backend,
+        "concurrency": args.concurrency,
+        "create_rate": args.accounts / (created - started),
+        "online_rate": online / (last_online - started),
+        "median": statistics.median(latencies) if latencies else float("nan"),
+        "p95": percentile(latencies, 95) if latencies else float("nan"),
+    }
+    print(
+        f"\nprovisioning {args.accounts} accounts, MAIL_BACKEND={args.backend}, "
+        f"worker concurrency {args.concurrency}"
+        + (f", paced at {args.rate:g}/s" if args.rate else "")
+    )
+    print(f"  created (account_create):      {result['create_rate']:8.1f} accounts/s")
+    print(
+        f"  Online (all {online}/{args.accounts}):        {result['online_rate']:8.1f} accounts/s"
+    )
+    print(f"  save → Online: median {result['median']:.0f} ms, p95 {result['p95']:.0f} ms")
+    if online < args.accounts:
+        print(f"  WARNING: {args.accounts - online} accounts not Online; see {log_path}")
+    return result
+
+
+def main() -> None:
+    args = parse_args()
+    prepare_database(args.database_url, fresh=args.fresh)
+    setup_django(args)
+    from django.contrib.auth.hashers import make_password
+
+    password_hash = make_password(PASSWORD)  # once: hashing is not what is measured
+    print(f"database {args.database_url}; broker {args.broker_url}", flush=True)
+    if args.lists:
+        bench_lists(args, password_hash)
+    if args.provisioning:
+        bench_provisioning(args, password_hash)
+
+
+if __name__ == "__main__":
+    main()
