@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -67,3 +68,62 @@ class AuditFilterForm(forms.Form):
         label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
     )
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
+
+
+class RecoveryForm(PasswordResetForm):
+    """Asks for the login address; the link goes to the address recovery is allowed to use.
+    The answer is the same whether or not the address exists."""
+
+    email = forms.EmailField(label=_("Your sign-in address"), max_length=254)
+
+    def get_users(self, email):
+        from accounts.models import User
+
+        from .services import recovery_address
+
+        users = User.objects.filter(email__iexact=email.strip(), is_active=True).select_related(
+            "mailbox"
+        )
+        return [u for u in users if recovery_address(u)]
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        from .services import recovery_address
+
+        super().send_mail(
+            subject_template_name,
+            email_template_name,
+            context,
+            from_email,
+            recovery_address(context["user"]),
+            html_email_template_name,
+        )
+
+
+class RecoverySetPasswordForm(SetPasswordForm):
+    """The new password from a recovery link, under the same policy as a change."""
+
+    def clean(self):
+        from .services import check_password_policy
+
+        data = super().clean()
+        password = data.get("new_password2")
+        if password and not self.has_error("new_password2"):
+            try:
+                check_password_policy(user=self.user, password=password, by_admin=False)
+            except ValidationError as error:
+                self.add_error("new_password2", error)
+        return data
+
+    def save(self, commit=True):
+        from .services import reset_password
+
+        reset_password(user=self.user, password=self.cleaned_data["new_password1"])
+        return self.user

@@ -317,3 +317,50 @@ def token_lookup(key: str) -> ApiToken | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+# --- password recovery ----------------------------------------------------------------------
+
+
+def recovery_address(user) -> str | None:
+    """Where a recovery link may go, or None when recovery is not allowed for this login.
+    Mailbox owners: their external address (the mailbox is what they are locked out of),
+    unless "disable password recovery" or "disable password change" is set."""
+    if not user.is_active or not user.has_usable_password():
+        return None
+    account = getattr(user, "mailbox", None)
+    if account is None:
+        return user.email
+    if account.disable_password_recovery or account.disable_password_change:
+        return None
+    return user.external_email or None
+
+
+def recovery_allowed(*, ip: str) -> bool:
+    """At most 5 recovery requests per client address an hour (mail bombing, enumeration)."""
+    key = f"recover:ip:{ip}"
+    if not cache.add(key, 1, 3600):
+        try:
+            return cache.incr(key) <= 5
+        except ValueError:
+            cache.set(key, 1, 3600)
+    return True
+
+
+def reset_password(*, user, password: str) -> None:
+    """Set a password from a recovery link: the user's own change, so every policy applies."""
+    from accounts import services as account_services
+
+    account = getattr(user, "mailbox", None)
+    if account is not None:
+        account_services.account_set_password(
+            account=account, password=password, by_admin=False, force_change=False
+        )
+        return
+    check_password_policy(user=user, password=password, by_admin=False)
+    with transaction.atomic():
+        remember_password(user=user)
+        user.password = make_password(password)
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "password_changed_at"])
+        audit(action="password.reset", obj=user, organization_id=_org_id(user))

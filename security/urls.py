@@ -5,6 +5,10 @@ from . import views
 app_name = "security"
 urlpatterns = [
     path("verify/", views.verify, name="verify"),
+    path("recover/", views.RecoverView.as_view(), name="recover"),
+    path("recover/sent/", views.RecoverSentView.as_view(), name="recover_sent"),
+    path("recover/<uidb64>/<token>/", views.RecoverConfirmView.as_view(), name="recover_confirm"),
+    path("recover/done/", views.RecoverDoneView.as_view(), name="recover_done"),
     path("2fa/", views.two_factor, name="2fa"),
     path("2fa/setup/", views.setup, name="setup"),
     path("password/", views.password, name="password"),

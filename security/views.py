@@ -8,12 +8,13 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -339,6 +340,43 @@ def reset_2fa(request, pk):
     services.disable_2fa(user=account.user, by_admin=True)
     messages.success(request, _("2FA reset for %(address)s.") % {"address": account.address})
     return redirect("security:domain", domain_pk=account.domain_id)
+
+
+class AnonymousOnly:
+    """Recovery pages are for people who cannot sign in: a signed-in user goes home."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect(home_url(request.user))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class RecoverView(AnonymousOnly, auth_views.PasswordResetView):
+    form_class = forms.RecoveryForm
+    template_name = "registration/recover.html"
+    email_template_name = "registration/recover_email.txt"
+    subject_template_name = "registration/recover_subject.txt"
+    success_url = reverse_lazy("security:recover_sent")
+
+    def form_valid(self, form):
+        if not services.recovery_allowed(ip=self.request.client_ip):
+            form.add_error(None, _("Too many requests. Wait a while and try again."))
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
+class RecoverSentView(AnonymousOnly, auth_views.PasswordResetDoneView):
+    template_name = "registration/recover_sent.html"
+
+
+class RecoverConfirmView(AnonymousOnly, auth_views.PasswordResetConfirmView):
+    form_class = forms.RecoverySetPasswordForm
+    template_name = "registration/recover_confirm.html"
+    success_url = reverse_lazy("security:recover_done")
+
+
+class RecoverDoneView(AnonymousOnly, auth_views.PasswordResetCompleteView):
+    template_name = "registration/recover_done.html"
 
 
 def admin_login(request):
