@@ -1,6 +1,6 @@
 """Per-request security: who is acting (for the audit log), the idle timeout, the steps a
-person must finish after the password (2FA, password change), IP restrictions under /portal/
-and /api/, and the Content-Security-Policy header."""
+person must finish after the password (2FA, password change), IP restrictions under /portal/,
+/api/ and /security/, and the Content-Security-Policy header."""
 
 import time
 
@@ -18,7 +18,7 @@ STEP_URLS = {
     "password": "security:password",
 }
 ALWAYS_OPEN = ("/static/", "/logout/", "/i18n/")
-RESTRICTED_PREFIXES = ("/portal/", "/api/")
+RESTRICTED_PREFIXES = ("/portal/", "/api/", "/security/")
 TOUCH_EVERY = 60
 
 

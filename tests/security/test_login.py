@@ -291,3 +291,10 @@ def test_forwarded_for_is_only_believed_from_trusted_proxies(
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
     via_proxy = sign_in(client, account.address, HTTP_X_FORWARDED_FOR="192.0.2.10")
     assert via_proxy.status_code == 302
+
+
+def test_oversized_password_is_refused_with_a_clear_error(client, owner):
+    response = sign_in(client, owner.email, "x" * 100_000)
+    assert response.status_code == 200
+    assert "at most 128 characters" in response.content.decode()
+    assert "_auth_user_id" not in client.session
