@@ -1,14 +1,17 @@
 """The provisioning pipeline: stale pushes never win, failures retry with backoff and show."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import EmailAccount, User
 from accounts.tasks import push_account
 from tempusmail.mailbackend import BackendError
+from tempusmail.provisioning import mark_applied
 from tests.conftest import PASSWORD, wait_until
 
 
@@ -52,8 +55,6 @@ def test_a_stale_push_never_overwrites_a_newer_one(memory_backend, monkeypatch, 
 def test_a_stale_state_recorded_late_does_not_lower_applied_version(memory_backend, account_a):
     services.account_update(account=reload(account_a), values={"spam_to_inbox": True})
     services.account_push(account_id=account_a.pk)
-    from tempusmail.provisioning import mark_applied
-
     assert mark_applied(EmailAccount, pk=account_a.pk, version=1) is False
     assert reload(account_a).applied_version == 2
 
@@ -147,3 +148,18 @@ def test_retries_back_off_exponentially_and_heal_with_a_real_worker(
         what="carol Online after the mail system came back",
     )
     assert EmailAccount.objects.get(pk=account.pk).last_error == ""
+
+
+def test_the_reconciler_picks_what_waited_too_long_and_is_not_failing(
+    domain_a, make_account, settings
+):
+    settings.RECONCILE_AFTER_SECONDS = 60
+    old = timezone.now() - timedelta(minutes=2)
+    late, fresh, done, failing = (make_account(domain_a, n) for n in ("late", "fresh", "done", "x"))
+    EmailAccount.objects.filter(pk__in=[late.pk, done.pk, failing.pk]).update(changed_at=old)
+    EmailAccount.objects.filter(pk=done.pk).update(applied_version=1)
+    # still retrying with backoff after a recent failure: the retry chain owns it
+    EmailAccount.objects.filter(pk=failing.pk).update(
+        last_error="BackendError: x", last_error_at=timezone.now()
+    )
+    assert services.reconcile() == [late.pk]
