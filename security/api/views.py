@@ -171,6 +171,12 @@ PERSONAL_FIELDS = frozenset(
 )
 
 
+# Names are given at the top level of a create request, not again among its options.
+CREATE_OPTIONS = frozenset(
+    set().union(*(f.base_fields for f in SECTION_FORMS)) - {"first_name", "last_name"}
+)
+
+
 def _form_value(field, value, name):
     from django import forms
 
@@ -343,7 +349,7 @@ def domain_accounts(request, token, domain_pk):
         first_name=form.cleaned_data["first_name"],
         last_name=form.cleaned_data["last_name"],
         password_hash=_hash(form.cleaned_data["password"]),
-        options=clean_values(draft, options),
+        options=clean_values(draft, options, allowed=CREATE_OPTIONS),
     )
     return JsonResponse(account_json(account), status=201)
 

@@ -170,3 +170,13 @@ def test_openapi_document_lists_every_endpoint(client):
 def test_no_token_no_access(client, domain_a):
     assert client.get("/api/v1/domains/").status_code == 401
     assert call(client, "GET", "/api/v1/domains/", "tm_nothing_here").status_code == 401
+
+
+def test_account_create_options_cannot_smuggle_names_or_unknown_fields(client, org_key, domain_a):
+    url = f"/api/v1/domains/{domain_a.pk}/accounts/"
+    base = {"local_part": "una", "first_name": "Una", "password": "Long-Enough-Pass-1"}
+    for options in ({"first_name": "Other"}, {"nope": 1}, {"quota_mb": "lots"}, []):
+        response = call(client, "POST", url, org_key, {**base, "options": options})
+        assert response.status_code == 400, (options, response.content)
+        assert response.json()["error"]
+    assert not EmailAccount.objects.filter(address="una@a.example").exists()

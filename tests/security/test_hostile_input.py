@@ -13,6 +13,7 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.services import EDITABLE_FIELDS
 from accounts.views import SECTIONS
 from security import services as security_services
 
@@ -193,6 +194,7 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=6,
 )
+SETTING_FIELDS = sorted(EDITABLE_FIELDS | {"first_name", "last_name", "password", "nope"})
 API_FIELDS = [
     "name",
     "local_part",
@@ -236,8 +238,22 @@ def test_hostile_values_to_every_api_endpoint(client, owner, org_a, domain_a, ac
 
 
 def run_api(client, key, method, url):
+    settings_values = st.dictionaries(st.sampled_from(SETTING_FIELDS), JSON_VALUES, max_size=4)
     bodies = st.one_of(
         st.dictionaries(st.sampled_from(API_FIELDS), JSON_VALUES, max_size=5).map(json.dumps),
+        settings_values.map(json.dumps),
+        st.builds(
+            lambda local, options: json.dumps(
+                {
+                    "local_part": local,
+                    "first_name": "X",
+                    "password": "Long-Enough-Pass-1",
+                    "options": options,
+                }
+            ),
+            st.sampled_from(["new1", "new2", "bad local", ""]),
+            settings_values,
+        ),
         JSON_VALUES.map(json.dumps),
         st.sampled_from(["", "{", "[]", "null", '{"a":1,"a":2}', "\x00", '{"name": "\\u0000"}']),
     )
