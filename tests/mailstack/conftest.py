@@ -96,7 +96,8 @@ def mailstack():
         "MAIL_ROOT": values["MAIL_ROOT"],
         "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
         "DOVECOT_CONFIG": str(base / "dovecot.conf"),
-        "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL,
+        # Its own Redis database: other test runs on this machine flush the cache's (14).
+        "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL.rsplit("/", 1)[0] + "/12",
     }
     saved = {k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)}
     for key, value in env.items():
