@@ -48,3 +48,22 @@ def test_portal_has_no_admin_navigation(portal):
     body = portal.get(reverse("portal:home")).content.decode()
     assert reverse("domains:list") not in body
     assert reverse("portal:signatures") in body
+
+
+def test_deactivation_ends_an_open_session(portal, alice):
+    from accounts import services
+
+    assert portal.get(reverse("portal:home")).status_code == 200
+    services.account_deactivate(account=alice)
+    response = portal.get(reverse("portal:home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_account_being_deleted_has_no_portal(portal, alice):
+    from accounts import services
+
+    services.account_deactivate(account=alice)
+    services.account_delete(account=alice)
+    alice.user.is_active = True  # even if its login still worked
+    alice.user.save(update_fields=["is_active"])
+    assert portal.get(reverse("portal:home")).status_code == 404
