@@ -120,19 +120,22 @@ class Identity:
 def identities(account: EmailAccount) -> list[Identity]:
     """The account's address first, then its aliases, each with its display name."""
     names = dict(account.identity_names.values_list("address", "display_name"))
-    addresses = [account.address, *account.aliases.values_list("address", flat=True)]
     return [
         Identity(
             address=address,
             display_name=names.get(address, account.display_name),
             primary=address == account.address,
         )
-        for address in addresses
+        for address in identity_addresses(account)
     ]
 
 
 def identity_addresses(account: EmailAccount) -> list[str]:
-    return [account.address, *account.aliases.values_list("address", flat=True)]
+    """The main address, then the aliases (read once per request and account instance)."""
+    if not hasattr(account, "_identity_addresses"):
+        aliases = account.aliases.values_list("address", flat=True)
+        account._identity_addresses = [account.address, *aliases]
+    return account._identity_addresses
 
 
 def identity_rename(*, account: EmailAccount, address: str, display_name: str) -> None:
