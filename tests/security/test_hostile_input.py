@@ -190,7 +190,8 @@ JSON_SCALARS = st.one_of(
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
     lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        st.lists(inner, min_size=1, max_size=3)
+        | st.dictionaries(st.text(max_size=8), inner, min_size=1, max_size=3)
     ),
     max_leaves=6,
 )
