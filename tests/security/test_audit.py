@@ -64,3 +64,12 @@ def test_admin_shows_audit_read_only(client, db, owner, account_a):
     event = AuditEvent.objects.first()
     assert client.post(f"/admin/security/auditevent/{event.pk}/delete/").status_code == 403
     assert client.get("/admin/security/auditevent/add/").status_code == 403
+
+
+def test_audit_pages_keep_the_filter(client_for, owner, domain_a, make_account):
+    from security.audit import audit
+
+    for i in range(60):
+        audit(action="test.event", obj=domain_a, user=owner)
+    page = client_for(owner).get("/security/audit/", {"person": "owner"}).content.decode()
+    assert "person=owner" in page and "page=2" in page
