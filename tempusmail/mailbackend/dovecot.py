@@ -315,7 +315,7 @@ class DovecotBackend:
             raise BackendError(f"could not purge {home}")
         with contextlib.suppress(FileNotFoundError):
             self.sieve_path(address).unlink()
-        store = self._store()
+        store = self.policy_store()
         if store is not None:
             store.clear(address)
 
@@ -364,7 +364,8 @@ class DovecotBackend:
                 raise BackendError(f"doveadm {' '.join(args)} failed: {err}")
         return done.stdout
 
-    def _store(self):
+    def policy_store(self):
+        """tempusmail.policy.store (sending limits and counters in Redis), if configured."""
         if not getattr(settings, "POLICY_REDIS_URL", ""):
             return None
         from tempusmail.policy import store
@@ -372,7 +373,7 @@ class DovecotBackend:
         return store
 
     def _set_limit(self, state: AccountState) -> None:
-        store = self._store()
+        store = self.policy_store()
         if store is None:
             return
         try:
@@ -388,7 +389,7 @@ class DovecotBackend:
         storage = self._storage(addresses)
         logins = self._last_logins(set(addresses))
         sent: dict[str, int] = {}
-        store = self._store()
+        store = self.policy_store()
         if store is not None:
             try:
                 sent = store.sent_24h(addresses)

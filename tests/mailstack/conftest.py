@@ -6,6 +6,7 @@ import imaplib
 import os
 import poplib
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -147,44 +148,73 @@ def mailstack():
 
 @pytest.fixture
 def stack(mailstack, settings):
-    """The running stack, with this process's settings pointed at it too."""
+    """The running stack, with this process's settings pointed at it too. The mail directory
+    starts empty, like the test database (mail already on disk stays: addresses differ)."""
+    from tempusmail.mailbackend.dovecot import DovecotBackend
+
     for key, value in mailstack.env.items():
         setattr(settings, key, value)
+    with DovecotBackend().connect() as db, db.transaction():
+        for table in ("forward", "alias", "mailbox", "domain"):
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     return mailstack
+
+
+class Worker:
+    """One real Celery worker for the whole session (starting one per test costs seconds),
+    on the test database, pushing through the Dovecot adapter. Tests may kill it."""
+
+    def __init__(self, env: dict, log_path: Path) -> None:
+        self.env, self.log_path, self.proc = env, log_path, None
+
+    def start(self) -> None:
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "celery", "-A", "tempusmail", "worker", "-l", "info"),
+                    *("--concurrency", "2", "--without-gossip", "--without-mingle"),
+                    *("-n", f"mailstack-{os.getpid()}@%h"),
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() takes the children too
+            )
+
+    def ensure(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes, as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 @pytest.fixture(scope="session")
 def _session_worker(mailstack, django_db_setup, tmp_path_factory):
-    """One real Celery worker for the whole session (starting one per test costs seconds):
-    it works on the test database and pushes through the Dovecot adapter."""
     from tests.conftest import _worker_env
 
-    log_path = tmp_path_factory.mktemp("mailworker") / "worker.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "tempusmail", "worker", "-l", "info"),
-                *("--concurrency", "2", "--without-gossip", "--without-mingle"),
-                *("-n", f"mailstack-{os.getpid()}@%h"),
-            ],
-            cwd=ROOT,
-            env=_worker_env(mailstack.env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    proc.log_path = log_path
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    worker = Worker(_worker_env(mailstack.env), tmp_path_factory.mktemp("mailworker") / "w.log")
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture
 def mail_worker(stack, _session_worker, transactional_db):
-    """A real Celery worker pushing through the Dovecot adapter."""
-    assert _session_worker.poll() is None, _session_worker.log_path.read_text()[-3000:]
+    """A real Celery worker pushing through the Dovecot adapter (restarted if a test killed
+    it)."""
+    _session_worker.ensure()
     return _session_worker
 
 
