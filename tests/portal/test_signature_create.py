@@ -134,3 +134,16 @@ def test_placeholder_values_are_escaped(portal, alice, domain_a):
     )
     body = portal.get(reverse("portal:signatures")).content.decode()
     assert "<img src=x" not in body and 'href="javascript' not in body
+
+
+def test_staff_admin_shows_signature_html_as_text(
+    client, settings, django_user_model, bobs_signature
+):
+    settings.STAFF_REQUIRE_2FA = False  # the security app's staff 2FA is tested there
+    staff = django_user_model.objects.create_superuser("support@provider.test", "x" * 12)
+    client.force_login(staff)
+    bobs_signature.html = "<p>Bob</p>"
+    bobs_signature.save(update_fields=["html"])
+    response = client.get(f"/admin/webmail_settings/signature/{bobs_signature.pk}/change/")
+    assert response.status_code == 200
+    assert "&lt;p&gt;Bob&lt;/p&gt;" in response.content.decode()
