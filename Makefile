@@ -37,3 +37,6 @@ fmt: setup
 
 bench: setup
 	$(BIN)/python -m scripts.bench
+
+mailstack: setup
+	./scripts/mailstack.sh

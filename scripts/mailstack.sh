@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make mailstack`: Dovecot and Postfix from deploy/ on loopback ports, pointed at the panel's
+# mail directory (MAIL_ROOT, MAIL_DIRECTORY_URL from the same settings the panel reads), plus
+# the sending-limit policy service. Run the panel with MAIL_BACKEND=dovecot (make run) in
+# another terminal; Ctrl-C here stops the mail stack.
+#   IMAP 10143, POP3 10110, SMTP (incoming) 10025, submission (SMTP AUTH) 10587.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+for bin in dovecot postfix doveadm; do
+  command -v "$bin" >/dev/null || { echo "mailstack: $bin is not installed (see README)" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "mailstack: Dovecot and Postfix need root (sudo make mailstack)" >&2; exit 1; }
+
+# Where the panel writes: read from its settings, so both sides agree.
+eval "$($PY - <<'PYEOF'
+import os, shlex
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tempusmail.settings")
+import django
+django.setup()
+from django.conf import settings as s
+for name, value in {
+    "VAR_DIR": s.VAR_DIR, "MAIL_ROOT": s.MAIL_ROOT, "MAIL_DIRECTORY_URL": s.MAIL_DIRECTORY_URL,
+    "DOVECOT_CONFIG": s.DOVECOT_CONFIG, "POLICY_REDIS_URL": s.POLICY_REDIS_URL,
+}.items():
+    print(f"{name}={shlex.quote(str(value))}")
+PYEOF
+)"
+OUT="$(dirname "$DOVECOT_CONFIG")"
+MAIL_UID="${MAIL_UID:-5000}"
+POLICY_PORT="${POLICY_PORT:-10040}"
+
+stop() {
+  postfix -c "$OUT/postfix" stop 2>/dev/null || true
+  doveadm -c "$OUT/dovecot.conf" stop 2>/dev/null || true
+  [ -n "${policy:-}" ] && kill "$policy" 2>/dev/null || true
+}
+[ -f "$OUT/dovecot.conf" ] && stop  # a stack left running by an earlier run
+
+mkdir -p "$OUT" "$MAIL_ROOT/mail" "$MAIL_ROOT/state" "$MAIL_ROOT/sieve"
+chmod 755 "$OUT" "$MAIL_ROOT"
+chown "$MAIL_UID:$MAIL_UID" "$MAIL_ROOT/mail" "$MAIL_ROOT/state"
+$PY deploy/render.py "$OUT" MAIL_ROOT="$MAIL_ROOT" MAIL_DIRECTORY_URL="$MAIL_DIRECTORY_URL" \
+  MAIL_UID="$MAIL_UID" MAIL_GID="$MAIL_UID" POLICY_PORT="$POLICY_PORT" INSTANCE=dev >/dev/null
+MAIL_ROOT="$MAIL_ROOT" MAIL_DIRECTORY_URL="$MAIL_DIRECTORY_URL" $PY -m tempusmail.mailbackend.dovecot init
+
+dovecot -c "$OUT/dovecot.conf"
+postfix -c "$OUT/postfix" start
+$PY -m tempusmail.policy --listen "127.0.0.1:$POLICY_PORT" --redis "$POLICY_REDIS_URL" &
+policy=$!
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+cat <<INFO
+Mail stack running (Ctrl-C stops it). Logs: $OUT/log/dovecot.log, syslog for Postfix.
+  IMAP        127.0.0.1:10143   (no TLS; plain password)
+  POP3        127.0.0.1:10110
+  SMTP in     127.0.0.1:10025
+  Submission  127.0.0.1:10587   (SMTP AUTH with the mailbox address and password)
+  Mail directory: $MAIL_DIRECTORY_URL
+Start the panel with MAIL_BACKEND=dovecot (e.g. MAIL_BACKEND=dovecot make run), then
+run '.venv/bin/python manage.py verify_backend --repair' once to push existing accounts.
+INFO
+wait "$policy"
