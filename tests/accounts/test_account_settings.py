@@ -371,6 +371,9 @@ def alias_a(account_a):
 
 def test_an_operator_may_edit(client_for, operator, account_a, alias_a):
     client = client_for(operator)
+    for section in [*SECTIONS, "aliases"]:
+        page = client.get(url(account_a, section))
+        assert page.status_code == 200 and "alice@a.example" in page.content.decode(), section
     for target, data in write_requests(account_a, alias_a):
         assert client.post(target, data).status_code == 302, target
 

@@ -1,18 +1,21 @@
 """The domain list: each tenant sees its own domains, with accounts count and storage used."""
 
+import pytest
 from django.urls import reverse
 
 from accounts.models import EmailAccount
 from domains import services
 
 
+@pytest.mark.parametrize("who", ["owner", "operator", "viewer"])
 def test_members_see_their_domains_with_counts_and_storage(
-    client_for, viewer, domain_a, domain_b, make_account
+    request, who, client_for, domain_a, domain_b, make_account
 ):
+    member = request.getfixturevalue(who)
     alice = make_account(domain_a, "alice")
     make_account(domain_a, "bruno")
     EmailAccount.objects.filter(pk=alice.pk).update(storage_used_bytes=5 * 1024 * 1024)
-    page = client_for(viewer).get(reverse("domains:list"))
+    page = client_for(member).get(reverse("domains:list"))
     assert page.status_code == 200
     html = page.content.decode()
     assert reverse("accounts:list", args=[domain_a.pk]) in html
