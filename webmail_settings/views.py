@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import AutoresponderForm, ForwardForm
@@ -202,6 +203,7 @@ def address_book(request, account):
     return _render(request, account, "address_book", "portal/address_book.html", page=page, q=q)
 
 
+@never_cache
 @require_GET
 @portal_view
 def address_book_vcf(request, account):
@@ -308,6 +310,7 @@ def _api_user(request):
     return authenticate(request)
 
 
+@never_cache
 @require_GET
 def api_settings(request):
     """The user's effective settings for a webmail (docs/webmail-api.md)."""

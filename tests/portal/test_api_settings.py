@@ -29,6 +29,7 @@ def test_effective_settings(portal, alice, domain_a, make_account):
     response = portal.get(reverse("portal:api_settings"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
     data = response.json()
     assert data["account"] == {"address": "alice@a.example", "display_name": "Alice Test"}
     assert data["localization"] == {
