@@ -175,6 +175,8 @@ def signature_save(
     if not (clean_html or clean_text):
         raise ValidationError(_("A signature needs an HTML or a plain-text body."))
     with transaction.atomic():
+        # One writer per account at a time: two "set as default" must not both succeed.
+        EmailAccount.objects.select_for_update().filter(pk=account.pk).exists()
         if is_default:
             others = Signature.objects.filter(account=account, identity=identity, is_default=True)
             if signature is not None and signature.pk:
