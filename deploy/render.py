@@ -17,6 +17,10 @@ from urllib.parse import unquote, urlsplit
 HERE = Path(__file__).resolve().parent
 DEFAULTS = {
     "LISTEN": "127.0.0.1",
+    # Where each server reaches the other (docker-compose: the service names).
+    "DOVECOT_HOST": "127.0.0.1",
+    "POSTFIX_HOST": "127.0.0.1",
+    "MYNETWORKS": "127.0.0.0/8",
     "HOSTNAME": "mail.tempusmail.test",
     "INSTANCE": "main",
     "IMAP_PORT": "10143",
@@ -69,7 +73,8 @@ def sql_vars(url: str) -> dict[str, str]:
 
 def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values = dict(DEFAULTS)
-    values.update({k: os.environ[f"TM_{k}"] for k in DEFAULTS if f"TM_{k}" in os.environ})
+    names = [*DEFAULTS, "RUN_DIR", "LOG_DIR", "QUEUE_DIR"]
+    values.update({k: os.environ[f"TM_{k}"] for k in names if f"TM_{k}" in os.environ})
     values.update(overrides)
     root = values["MAIL_ROOT"] or str(out / "mailroot")
     values["MAIL_ROOT"] = root
@@ -79,6 +84,10 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values["RENDER_DIR"] = str(out)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
     values.update(sql_vars(values["MAIL_DIRECTORY_URL"]))
+    # LISTEN=* (containers): every interface, for Dovecot and Postfix alike.
+    everywhere = values["LISTEN"] == "*"
+    values["INET_INTERFACES"] = "all" if everywhere else values["LISTEN"]
+    values["BIND_PREFIX"] = "" if everywhere else values["LISTEN"] + ":"
     # The sending-limit policy service (python -m tempusmail.policy): checked at RCPT and
     # counted at end of data on the submission port; no port, no limit enforcement.
     port = values["POLICY_PORT"]
