@@ -67,6 +67,7 @@ class SecurityMiddleware:
                 return redirect(target)
             return None
         if path.startswith(RESTRICTED_PREFIXES) and not ip_allowed(user, ip):
+            response = refused(request, ip)  # audited as the signed-in person
             logout(request)
-            return refused(request, ip)
+            return response
         return None
