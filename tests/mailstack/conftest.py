@@ -69,6 +69,14 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def mailstack():
+    with run_stack() as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def run_stack(directory_url: str = ""):
+    """Render deploy/ into a temporary directory and run Dovecot, Postfix and the policy
+    service from it; the mail directory is SQLite in there unless a URL is given."""
     need(bool(shutil.which("dovecot") and shutil.which("postfix")), "Dovecot/Postfix missing")
     need(os.geteuid() == 0, "Dovecot and Postfix run from a private config as root")
     base = Path(tempfile.mkdtemp(prefix="tm-mailstack-"))
@@ -87,6 +95,7 @@ def mailstack():
             "INSTANCE": base.name,
             "DNS_SUPPORT_LEVEL": "disabled",
             "AUTH_FAILURE_DELAY": "0",
+            "MAIL_DIRECTORY_URL": directory_url,
         },
     )
     for sub in ("mail", "state"):
