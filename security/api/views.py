@@ -445,6 +445,11 @@ def me(request, token):
         raise not_found()
     if request.method == "PATCH":
         values = clean_values(account, body(request), allowed=PERSONAL_FIELDS)
+        if set(values) & set(account_forms.ForwardForm.base_fields):
+            # the same rule as the portal: users forward only when the domain allows it
+            from webmail_settings.services import ensure_forwarding_allowed
+
+            ensure_forwarding_allowed(account)
         account_services.account_update(account=account, values=values)
     return JsonResponse({**account_json(account), "two_factor": has_2fa(request.user)})
 

@@ -180,3 +180,21 @@ def test_account_create_options_cannot_smuggle_names_or_unknown_fields(client, o
         assert response.status_code == 400, (options, response.content)
         assert response.json()["error"]
     assert not EmailAccount.objects.filter(address="una@a.example").exists()
+
+
+def test_personal_token_forwarding_follows_the_domain_policy(client, domain_a, make_account):
+    from webmail_settings.services import domain_webmail
+
+    account = make_account(domain_a, "fwd", api_access=True)
+    _token, key = services.token_create(user=account.user, name="t")
+    policy = domain_webmail(domain_a)
+    policy.allow_user_forwarding = False
+    policy.save()
+    response = call(client, "PATCH", "/api/v1/me/", key, {"forward_to": ["x@elsewhere.test"]})
+    assert response.status_code == 403
+    account.refresh_from_db()
+    assert account.forward_to == []
+    policy.allow_user_forwarding = True
+    policy.save()
+    response = call(client, "PATCH", "/api/v1/me/", key, {"forward_to": ["x@elsewhere.test"]})
+    assert response.status_code == 200
