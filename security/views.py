@@ -22,7 +22,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.access import get_account_for
-from domains.access import get_domain_for, organizations_for
+from domains.access import get_domain_for, organizations_for, role_subquery
+from domains.models import Role
 from tempusmail.tenancy import not_found
 from tempusmail.views import add_service_error, home_url, role_flags
 
@@ -218,11 +219,25 @@ def tokens(request):
     )
 
 
+def _is_owner(user, organization_id) -> bool:
+    org = (
+        organizations_for(user)
+        .annotate(member_role=role_subquery(user, "pk"))
+        .filter(pk=organization_id)
+        .first()
+    )
+    return org is not None and org.member_role == Role.OWNER
+
+
 @login_required
 @require_POST
 def token_revoke(request, pk):
-    token = ApiToken.objects.filter(pk=pk, user=request.user).first()
-    if token is None:
+    """Your own token, or (owners) any token of your organization."""
+    token = ApiToken.objects.filter(pk=pk).first()
+    mine = token is not None and token.user_id == request.user.pk
+    if not mine and not (
+        token and token.organization_id and _is_owner(request.user, token.organization_id)
+    ):
         raise not_found()
     services.token_revoke(token=token)
     messages.success(request, _("Token revoked."))
@@ -248,8 +263,13 @@ def _organization(request, *, write: bool = False):
 @login_required
 @require_http_methods(["GET", "POST"])
 def org_tokens(request):
-    """Tokens acting as you within one organization, with your role there."""
+    """Tokens acting as you within one organization, with your role there. Owners see and
+    can revoke everyone's tokens of the organization."""
     organization, organizations = _organization(request)
+    owner = _is_owner(request.user, organization.pk)
+    tokens = ApiToken.objects.filter(organization=organization)
+    if not owner:
+        tokens = tokens.filter(user=request.user)
     form = forms.TokenForm(request.POST or None)
     key = None
     if request.method == "POST" and form.is_valid():
@@ -270,7 +290,8 @@ def org_tokens(request):
             "enabled": True,
             "organization": organization,
             "organizations": organizations,
-            "tokens": ApiToken.objects.filter(user=request.user, organization=organization),
+            "tokens": tokens.select_related("user"),
+            "show_creator": owner,
         },
     )
 

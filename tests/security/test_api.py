@@ -198,3 +198,19 @@ def test_personal_token_forwarding_follows_the_domain_policy(client, domain_a, m
     policy.save()
     response = call(client, "PATCH", "/api/v1/me/", key, {"forward_to": ["x@elsewhere.test"]})
     assert response.status_code == 200
+
+
+def test_owner_sees_and_revokes_every_token_of_the_organization(
+    client_for, owner, operator, viewer, org_a, admin_b, org_b
+):
+    token, key = services.token_create(user=operator, name="ops-deploy", organization=org_a)
+    other, _k = services.token_create(user=admin_b, name="b-token", organization=org_b)
+    assert "ops-deploy" not in client_for(viewer).get("/security/api-tokens/").content.decode()
+    assert client_for(viewer).post(f"/security/tokens/{token.pk}/revoke/").status_code == 404
+    page = client_for(owner).get("/security/api-tokens/").content.decode()
+    assert "ops-deploy" in page and operator.email in page and "b-token" not in page
+    assert client_for(owner).post(f"/security/tokens/{other.pk}/revoke/").status_code == 404
+    client_for(owner).post(f"/security/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert AuditEvent.objects.filter(action="token.revoke", actor=owner).exists()
