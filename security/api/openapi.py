@@ -64,7 +64,7 @@ def document(request=None) -> dict:
                     for p in params
                 ],
                 "responses": {
-                    "200": {"description": "OK"},
+                    **_success(name, method),
                     "400": {"description": "Invalid input", "content": _json(ERROR)},
                     "401": {"description": "No valid token", "content": _json(ERROR)},
                     "403": {"description": "Not allowed", "content": _json(ERROR)},
@@ -85,6 +85,7 @@ def document(request=None) -> dict:
         "components": {
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                **SCHEMAS,
                 "Error": {
                     "type": "object",
                     "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
@@ -97,6 +98,75 @@ def document(request=None) -> dict:
             },
         },
     }
+
+
+RESULTS = {
+    "me": "Account",
+    "domains": "Domain",
+    "domain": "Domain",
+    "domain_accounts": "Account",
+    "account": "Account",
+    "account_deactivate": "Account",
+    "account_reactivate": "Account",
+    "account_aliases": "Alias",
+}
+LISTS = {("domains", "GET"), ("domain_accounts", "GET"), ("account_aliases", "GET")}
+CREATES = {("domains", "POST"), ("domain_accounts", "POST"), ("account_aliases", "POST")}
+
+
+def _success(name: str, method: str) -> dict:
+    if method == "DELETE":
+        return {"202" if name == "account" else "204": {"description": "Deleted"}}
+    schema = {"$ref": f"#/components/schemas/{RESULTS[name]}"} if name in RESULTS else None
+    if schema is None:
+        return {"200": {"description": "OK"}}
+    if (name, method) in LISTS:
+        schema = {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "page": {"type": "integer"},
+                "pages": {"type": "integer"},
+                "results": {"type": "array", "items": schema},
+            },
+        }
+    code = "201" if (name, method) in CREATES else "200"
+    return {code: {"description": "OK", "content": _json(schema)}}
+
+
+SCHEMAS = {
+    "Domain": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string", "description": "ASCII (punycode) form"},
+            "display_name": {"type": "string"},
+            "services": {"type": "array", "items": {"type": "string"}},
+            "storage_options_mb": {"type": "array", "items": {"type": "integer"}},
+            "default_daily_send_limit": {"type": "integer"},
+        },
+    },
+    "Account": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "address": {"type": "string"},
+            "domain": {"type": "integer"},
+            "status": {"type": "string", "enum": ["updating", "online", "offline"]},
+            "is_active": {"type": "boolean"},
+        },
+        "additionalProperties": True,
+        "description": "Also every setting of AccountSettings.",
+    },
+    "Alias": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "address": {"type": "string"},
+            "account": {"type": "integer"},
+        },
+    },
+}
 
 
 def _json(schema) -> dict:

@@ -214,3 +214,18 @@ def test_owner_sees_and_revokes_every_token_of_the_organization(
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert AuditEvent.objects.filter(action="token.revoke", actor=owner).exists()
+
+
+def test_openapi_schemas_match_real_answers(client, org_key, domain_a, account_a):
+    doc = client.get("/api/v1/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            assert any(code.startswith("2") for code in op["responses"]), (path, method)
+    domain = call(client, "GET", f"/api/v1/domains/{domain_a.pk}/", org_key).json()
+    assert set(domain) == set(schemas["Domain"]["properties"])
+    account = call(client, "GET", f"/api/v1/accounts/{account_a.pk}/", org_key).json()
+    assert set(schemas["Account"]["properties"]) <= set(account)
+    assert set(account) - set(schemas["Account"]["properties"]) == set(
+        schemas["AccountSettings"]["properties"]
+    )
