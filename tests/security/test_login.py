@@ -104,17 +104,35 @@ def test_forced_password_change_blocks_everything_until_done(client, domain_a, m
     assert client.get("/domains/").status_code == 200
 
 
-def test_expired_password_must_be_changed(client, domain_a, make_account):
+@pytest.mark.parametrize(
+    ("months", "still_valid", "expired"),
+    [
+        (3, dt.datetime(2026, 4, 9, tzinfo=dt.UTC), dt.datetime(2026, 4, 11, tzinfo=dt.UTC)),
+        (6, dt.datetime(2026, 7, 9, tzinfo=dt.UTC), dt.datetime(2026, 7, 11, tzinfo=dt.UTC)),
+        (12, dt.datetime(2027, 1, 9, tzinfo=dt.UTC), dt.datetime(2027, 1, 11, tzinfo=dt.UTC)),
+    ],
+)
+def test_expired_password_must_be_changed(
+    client, domain_a, make_account, months, still_valid, expired
+):
     with time_machine.travel(dt.datetime(2026, 1, 10, tzinfo=dt.UTC), tick=False) as traveller:
-        account = make_account(domain_a, "dave", password_expiry_months=3)
-        sign_in(client, account.address)
-        assert "security_pending" in client.session and not client.session["security_pending"]
+        account = make_account(domain_a, "dave", password_expiry_months=months)
+        traveller.move_to(still_valid)
+        assert sign_in(client, account.address)["Location"] != "/security/password/"
+        assert client.session["security_pending"] == []
         client.post("/logout/")
-        traveller.move_to(dt.datetime(2026, 4, 11, tzinfo=dt.UTC))
+        traveller.move_to(expired)
         response = sign_in(client, account.address)
         assert response["Location"] == "/security/password/"
         page = client.get("/security/password/").content.decode()
         assert "must be changed" in page
+        response = client.post(
+            "/security/password/",
+            {"old_password": PASSWORD, "new_password": NEW, "new_password2": NEW},
+        )
+        assert response.status_code == 302
+        client.post("/logout/")
+        assert sign_in(client, account.address, NEW)["Location"] != "/security/password/"
 
 
 def test_weak_and_reused_passwords_are_refused(client, domain_a, make_account):
