@@ -136,6 +136,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Keeps several runs sharing one Redis apart (tests set it per run; login throttling counters).
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
 
 # Sending limits: the Redis the Postfix policy service counts in (tempusmail/policy/).
 POLICY_REDIS_URL = os.environ.get("POLICY_REDIS_URL") or REDIS_URL or "redis://127.0.0.1:6379/0"
@@ -159,6 +161,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")

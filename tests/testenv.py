@@ -32,3 +32,4 @@ os.environ.setdefault("MAIL_BACKEND", "memory")
 # Several test runs may share this machine: each gets its own test database and task queue.
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_tempusmail_{os.getpid()}")
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{os.getpid()}")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")

@@ -18,3 +18,19 @@ def totp_code(device: TOTPDevice, offset: int = 0) -> str:
 def enroll(user) -> TOTPDevice:
     """A confirmed TOTP device, as if the user had enrolled."""
     return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def clear_cache() -> None:
+    """Forget this run's cached counters only: other runs may share the Redis database
+    (cache.clear() would flush theirs too)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if "redis" not in settings.CACHES["default"]["BACKEND"]:
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)

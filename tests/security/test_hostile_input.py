@@ -9,13 +9,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.apps import apps
-from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.services import EDITABLE_FIELDS
 from accounts.views import SECTIONS
 from security import services as security_services
+from tests.security.helpers import clear_cache
 
 from .test_isolation_sweep import fill, walk
 
@@ -165,7 +165,7 @@ def run_form(client, user, action, fields):
         data = {k: v for k, v in values.items() if v is not None}
         data["csrfmiddlewaretoken"] = "x" * 32  # a browser always sends it (not checked here)
         sign_in_as(client, user)
-        cache.clear()
+        clear_cache()
         before = snapshot()
         response = client.post(action, data)
         where = f"POST {action} {sorted(data)}"

@@ -5,14 +5,13 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import timezone
 
 from accounts import services as account_services
 from security.models import AuditEvent, DomainSecurityPolicy
 from tests.conftest import PASSWORD
 
-from .helpers import enroll, sign_in, totp_code
+from .helpers import clear_cache, enroll, sign_in, totp_code
 
 GENERIC = "Incorrect email address or password."
 NEW = "Brand-New-Secret-42"
@@ -20,9 +19,9 @@ NEW = "Brand-New-Secret-42"
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 def test_wrong_password_and_unknown_address_get_the_same_message(client, account_a):

@@ -5,18 +5,18 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 
 from accounts import services as account_services
+from tests.security.helpers import clear_cache
 
 NEW = "Recovered-Pass-Word-5"
 
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 def ask(client, email):
