@@ -77,7 +77,7 @@ MAILBOX_COLUMNS = (
     "sieve",
     "version",
 )
-# A change of any of these must reach Dovecot's auth cache at once.
+# What Dovecot's passdb answers from (and may hold in its auth cache).
 AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
 # Built from the constant column names above, never from input.
 SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
@@ -296,10 +296,12 @@ class DovecotBackend:
             # Inside the transaction: a concurrent older push cannot overwrite the file.
             self._write_sieve(state.address, row["sieve"])
         self._set_limit(state)
-        if held is not None and tuple(held[1:]) != tuple(row[c] for c in AUTH_COLUMNS):
+        if held is not None:
+            # Every update flushes (not only a changed password or access): if a flush
+            # failed, the retried push finds the row already written and must flush anyway.
             self.doveadm("auth", "cache", "flush", state.address)
-            if not state.active:
-                self.doveadm("kick", state.address, check=False)
+        if held is not None and held[2] and not state.active:
+            self.doveadm("kick", state.address, check=False)  # end open IMAP/POP3 sessions
 
     def remove_account(self, address: str) -> None:
         with self.connect() as db, db.transaction(address):

@@ -67,8 +67,10 @@ class Stack:
         return path.read_text() if path.exists() else ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mailstack():
+    """Started once for tests/mailstack and stopped after it, with its worker: nothing of it
+    must consume tasks that later tests enqueue."""
     with run_stack() as stack:
         yield stack
 
@@ -170,7 +172,7 @@ def stack(mailstack, settings):
 
 
 class Worker:
-    """One real Celery worker for the whole session (starting one per test costs seconds),
+    """One real Celery worker for all mailstack tests (starting one per test costs seconds),
     on the test database, pushing through the Dovecot adapter. Tests may kill it."""
 
     def __init__(self, env: dict, log_path: Path) -> None:
@@ -210,7 +212,7 @@ class Worker:
                 self.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _session_worker(mailstack, django_db_setup, tmp_path_factory):
     from tests.conftest import _worker_env
 
