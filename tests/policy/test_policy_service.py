@@ -32,6 +32,7 @@ def test_limit_n_accepts_n_messages_and_refuses_the_next(policy, address):
     assert client.send_message(address) == refusal(address, 3)
     # Refused already at RCPT, before the body is uploaded, and at END-OF-MESSAGE too.
     assert client.rcpt(address) == refusal(address, 3)
+    assert client.ask(protocol_state="DATA", sasl_username=address) == refusal(address, 3)
     assert client.end_of_message(address) == refusal(address, 3)
     assert store.sent_24h([address], now=T0) == {address: 3}
 
