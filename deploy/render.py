@@ -36,6 +36,7 @@ DEFAULTS = {
     "RELAYHOST": "",
     "DNS_SUPPORT_LEVEL": "enabled",
     "AUTH_FAILURE_DELAY": "2 secs",
+    "AUTH_PENALTY_MODE": "0600",
     "MAIL_DIRECTORY_URL": "",
     "MAIL_ROOT": "",
 }
