@@ -352,6 +352,7 @@ class DovecotBackend:
         session to act on, so that case is not an error."""
         config = settings.DOVECOT_CONFIG
         if config and not Path(config).exists():
+            log.warning("DOVECOT_CONFIG %s does not exist: doveadm %s skipped", config, args[0])
             return ""
         cmd = [settings.DOVEADM, *(["-c", config] if config else []), *args]
         try:
