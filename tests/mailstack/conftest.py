@@ -83,41 +83,48 @@ def run_stack(directory_url: str = ""):
     need(os.geteuid() == 0, "Dovecot and Postfix run from a private config as root")
     base = Path(tempfile.mkdtemp(prefix="tm-mailstack-"))
     base.chmod(0o755)  # Dovecot's and Postfix's own users must reach their files
-    names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
-    policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
-    values = render.render(
-        base,
-        {
-            **{f"{k}_PORT": str(v) for k, v in ports.items()},
-            "POLICY_PORT": str(ports["POLICY"]) if policy else "",
-            "MAIL_ROOT": str(base / "root"),
-            "MAIL_UID": str(MAIL_UID),
-            "MAIL_GID": str(MAIL_UID),
-            "INSTANCE": base.name,
-            "DNS_SUPPORT_LEVEL": "disabled",
-            "AUTH_FAILURE_DELAY": "0",  # no brute-force delays: the tests fail on purpose
-            "AUTH_PENALTY_MODE": "0",
-            "MAIL_DIRECTORY_URL": directory_url,
-        },
-    )
-    for sub in ("mail", "state"):
-        (base / "root" / sub).mkdir(parents=True)
-        os.chown(base / "root" / sub, MAIL_UID, MAIL_UID)
-    env = {
-        "MAIL_BACKEND": "dovecot",
-        "MAIL_ROOT": values["MAIL_ROOT"],
-        "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
-        "DOVECOT_CONFIG": str(base / "dovecot.conf"),
-        # Its own Redis database: other test runs on this machine flush the cache's (14).
-        "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL.rsplit("/", 1)[0] + "/12",
-    }
-    saved = {k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)}
-    for key, value in env.items():
-        setattr(django_settings, key, value)
-    from tempusmail.mailbackend.dovecot import DovecotBackend
+    saved: dict = {}
+    try:  # a failed preparation leaves nothing behind either
+        names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
+        ports = dict(zip(names, free_ports(len(names)), strict=True))
+        policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
+        values = render.render(
+            base,
+            {
+                **{f"{k}_PORT": str(v) for k, v in ports.items()},
+                "POLICY_PORT": str(ports["POLICY"]) if policy else "",
+                "MAIL_ROOT": str(base / "root"),
+                "MAIL_UID": str(MAIL_UID),
+                "MAIL_GID": str(MAIL_UID),
+                "INSTANCE": base.name,
+                "DNS_SUPPORT_LEVEL": "disabled",
+                "AUTH_FAILURE_DELAY": "0",  # no brute-force delays: the tests fail on purpose
+                "AUTH_PENALTY_MODE": "0",
+                "MAIL_DIRECTORY_URL": directory_url,
+            },
+        )
+        for sub in ("mail", "state"):
+            (base / "root" / sub).mkdir(parents=True)
+            os.chown(base / "root" / sub, MAIL_UID, MAIL_UID)
+        env = {
+            "MAIL_BACKEND": "dovecot",
+            "MAIL_ROOT": values["MAIL_ROOT"],
+            "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
+            "DOVECOT_CONFIG": str(base / "dovecot.conf"),
+            # Its own Redis database: other test runs on this machine flush the cache's (14).
+            "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL.rsplit("/", 1)[0] + "/12",
+        }
+        saved.update({k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)})
+        for key, value in env.items():
+            setattr(django_settings, key, value)
+        from tempusmail.mailbackend.dovecot import DovecotBackend
 
-    DovecotBackend().init_directory()
+        DovecotBackend().init_directory()
+    except BaseException:
+        for key, value in saved.items():
+            setattr(django_settings, key, value)
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     stack = Stack(dir=base, values=values, env=env)
     try:
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
