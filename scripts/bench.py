@@ -66,12 +66,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER))
     parser.add_argument("--fresh", action="store_true", help="drop the bench database first")
-    parser.add_argument(
-        "--proposed-indexes",
-        action="store_true",
-        help="add the indexes proposed in docs/benchmarks.md to the bench database "
-        "(without it they are dropped, so the figures are the migrated schema's)",
-    )
     args = parser.parse_args()
     if not (args.lists or args.provisioning):
         args.lists = args.provisioning = True
@@ -247,31 +241,10 @@ def seed_mailboxes(org, domain, target: int, password_hash: str) -> None:
     print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-# Indexes proposed for accounts (docs/benchmarks.md); the bench database only, never a migration.
-ACCOUNTS = "accounts_emailaccount"
-PROPOSED_INDEXES = {
-    "bench_proposed_address_trgm": f"{ACCOUNTS} USING gin (UPPER(address) gin_trgm_ops)",
-    "bench_proposed_first_name_trgm": f"{ACCOUNTS} USING gin (UPPER(first_name) gin_trgm_ops)",
-    "bench_proposed_last_name_trgm": f"{ACCOUNTS} USING gin (UPPER(last_name) gin_trgm_ops)",
-    "bench_proposed_domain_storage": f"{ACCOUNTS} (domain_id, storage_used_bytes)",
-    "bench_proposed_domain_last_login": f"{ACCOUNTS} (domain_id, last_login_at)",
-    "bench_proposed_domain_sent": f"{ACCOUNTS} (domain_id, sent_24h)",
-    "bench_proposed_domain_active": f"{ACCOUNTS} (domain_id, is_active)",
-    "bench_proposed_user_email_upper": "accounts_user (UPPER(email))",
-}
-
-
-def set_proposed_indexes(enabled: bool) -> None:
+def analyze() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        if enabled:
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        for name, definition in PROPOSED_INDEXES.items():
-            if enabled:
-                cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-            else:
-                cursor.execute(f"DROP INDEX IF EXISTS {name}")
         cursor.execute("ANALYZE accounts_emailaccount")
         cursor.execute("ANALYZE accounts_user")
 
@@ -341,11 +314,10 @@ def bench_lists(args: argparse.Namespace, password_hash: str) -> list[tuple]:
     rows = []
     for size in args.sizes:
         seed_mailboxes(org, domain, size, password_hash)
-        set_proposed_indexes(args.proposed_indexes)
+        analyze()
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(
-            f"\n{size:,} mailboxes in {domain.name}, 100 domains; proposed indexes "
-            f"{'on' if args.proposed_indexes else 'off'}; load average {load}",
+            f"\n{size:,} mailboxes in {domain.name}, 100 domains; load average {load}",
             flush=True,
         )
         print(
@@ -535,7 +507,6 @@ def main() -> None:
 
     password_hash = make_password(PASSWORD)  # once: hashing is not what is measured
     print(f"database {args.database_url}; broker {args.broker_url}", flush=True)
-    set_proposed_indexes(args.proposed_indexes)
     if args.lists:
         bench_lists(args, password_hash)
     if args.provisioning:
