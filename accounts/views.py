@@ -332,9 +332,7 @@ def account_password(request, pk):
     form = forms.PasswordForm(request.POST)
     if form.is_valid():
         try:
-            services.account_set_password(
-                account=account, password_hash=make_password(form.cleaned_data["password"])
-            )
+            services.account_set_password(account=account, password=form.cleaned_data["password"])
         except ValidationError as error:
             add_service_error(form, error)
         else:

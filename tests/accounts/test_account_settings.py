@@ -237,6 +237,20 @@ def test_a_weak_password_is_refused(client_for, owner, account_a):
     assert User.objects.get(pk=account_a.user_id).check_password(PASSWORD)
 
 
+def test_an_admin_cannot_give_back_an_old_password_when_reuse_is_blocked(
+    client_for, owner, domain_a, make_account
+):
+    account = make_account(domain_a, "reuse", block_password_reuse=True)
+    client = client_for(owner)
+    set_url = reverse("accounts:password", args=[account.pk])
+    assert client.post(set_url, {"password": "N3w-Secret-Phrase"}).status_code == 302
+
+    response = client.post(set_url, {"password": PASSWORD})
+    assert response.status_code == 200
+    assert "not used before" in response.content.decode()
+    assert User.objects.get(pk=account.user_id).check_password("N3w-Secret-Phrase")
+
+
 # --- aliases ---------------------------------------------------------------------------------
 
 
