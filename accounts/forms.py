@@ -10,6 +10,9 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from domains.models import SERVICE_LABELS, Domain
@@ -28,6 +31,26 @@ from .models import (
 @cache
 def time_zone_choices() -> list[tuple[str, str]]:
     return [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
+
+
+class LongSelect(forms.Select):
+    """A select of hundreds of plain options (the IANA time zones), rendered in one pass:
+    Django's per-option templates take ~0.5 ms each."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        context = self.get_context(name, value, attrs)["widget"]
+        selected = {str(v) for v in context["value"]}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, mark_safe(" selected") if str(key) in selected else "", label)
+                for key, label in self.choices
+            ),
+        )
+        return format_html(
+            "<select{}>{}</select>", flatatt(context["attrs"] | {"name": name}), options
+        )
 
 
 def generate_password(length: int = 16) -> str:
@@ -218,7 +241,9 @@ class MasterForm(forms.Form):
         help_text=_("Not hosted here: receives password recovery links."),
     )
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=time_zone_choices, widget=LongSelect
+    )
 
 
 class AutoresponderForm(forms.Form):
@@ -253,7 +278,9 @@ class AutoresponderForm(forms.Form):
 
 class WebmailForm(forms.Form):
     webmail_language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
-    webmail_time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    webmail_time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=time_zone_choices, widget=LongSelect
+    )
     date_format = forms.ChoiceField(label=_("Date format"), choices=DATE_FORMATS)
     time_format = forms.ChoiceField(label=_("Time format"), choices=TIME_FORMATS)
     in_address_book = forms.BooleanField(

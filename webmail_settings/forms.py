@@ -2,37 +2,14 @@
 service arguments."""
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import time_zone_choices
+from accounts.forms import LongSelect, time_zone_choices
 from accounts.models import DATE_FORMATS, LANGUAGES, TIME_FORMATS
 
 from .models import SignaturePolicy
 from .services import PLACEHOLDERS
-
-
-class LongSelect(forms.Select):
-    """A select of hundreds of plain options (the IANA time zones), rendered in one pass:
-    Django's per-option templates take ~0.5 ms each."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        context = self.get_context(name, value, attrs)["widget"]
-        selected = {str(v) for v in context["value"]}
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (key, mark_safe(" selected") if str(key) in selected else "", label)
-                for key, label in self.choices
-            ),
-        )
-        return format_html(
-            "<select{}>{}</select>", flatatt(context["attrs"] | {"name": name}), options
-        )
 
 
 class PreferencesForm(forms.Form):

@@ -1,7 +1,6 @@
 """The end users' portal (/portal/), its JSON endpoint for the webmail, and the domain's
 Webmail page in the admins' panel."""
 
-import importlib
 from functools import wraps
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import AutoresponderForm, ForwardForm
 from domains.access import get_domain_for
+from security.api import authenticate
 from tempusmail.views import add_service_error, role_flags
 
 from . import services
@@ -293,28 +293,11 @@ def security(request, account):
     return _render(request, account, "security", "portal/security.html", links=links)
 
 
-def _token_authenticator():
-    """security's "session or personal token" check, once that app provides it."""
-    for module in ("security.api", "security.api.auth"):
-        try:
-            return importlib.import_module(module).authenticate
-        except (ImportError, AttributeError):
-            continue
-    return None
-
-
-def _api_user(request):
-    authenticate = _token_authenticator()
-    if authenticate is None:
-        return request.user if request.user.is_authenticated else None
-    return authenticate(request)
-
-
 @never_cache
 @require_GET
 def api_settings(request):
     """The user's effective settings for a webmail (docs/webmail-api.md)."""
-    user = _api_user(request)
+    user = authenticate(request)
     if user is None:
         return JsonResponse({"error": "authentication required"}, status=401)
     account = get_mailbox_for(user)
