@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from tempusmail.mailbackend.base import SERVICES
@@ -116,9 +117,9 @@ class Domain(Provisioned):
     def __str__(self) -> str:
         return self.display_name
 
-    @property
+    @cached_property
     def display_name(self) -> str:
-        """The name in Unicode, as people write it."""
+        """The name in Unicode, as people write it (decoded once: list rows reuse it)."""
         try:
             return self.name.encode("ascii").decode("idna")
         except UnicodeError:
