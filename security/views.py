@@ -190,6 +190,21 @@ def password(request):
 # --- personal API tokens (mailbox owners) ---------------------------------------------------
 
 
+def _create_token(request, *, organization=None):
+    """The token form of either page; the new key is returned once, to be shown once."""
+    form = forms.TokenForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return form, None
+    try:
+        _token, key = services.token_create(
+            user=request.user, name=form.cleaned_data["name"], organization=organization
+        )
+    except ValidationError as error:
+        add_service_error(form, error)
+        return form, None
+    return forms.TokenForm(), key
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request):
@@ -197,15 +212,7 @@ def tokens(request):
     account = getattr(user, "mailbox", None)
     if account is None:
         raise not_found()
-    form = forms.TokenForm(request.POST or None)
-    key = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            _token, key = services.token_create(user=user, name=form.cleaned_data["name"])
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            form = forms.TokenForm()
+    form, key = _create_token(request)
     return render(
         request,
         "security/tokens.html",
@@ -270,17 +277,7 @@ def org_tokens(request):
     tokens = ApiToken.objects.filter(organization=organization)
     if not owner:
         tokens = tokens.filter(user=request.user)
-    form = forms.TokenForm(request.POST or None)
-    key = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            _token, key = services.token_create(
-                user=request.user, name=form.cleaned_data["name"], organization=organization
-            )
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            form = forms.TokenForm()
+    form, key = _create_token(request, organization=organization)
     return render(
         request,
         "security/tokens.html",
