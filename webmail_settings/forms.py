@@ -68,13 +68,9 @@ class SpamForm(forms.Form):
     )
 
 
-class DomainWebmailForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
-    time_zone = forms.ChoiceField(
-        label=_("Time zone"), choices=time_zone_choices, widget=LongSelect
-    )
-    date_format = forms.ChoiceField(label=_("Date format"), choices=DATE_FORMATS)
-    time_format = forms.ChoiceField(label=_("Time format"), choices=TIME_FORMATS)
+class DomainWebmailForm(PreferencesForm):
+    """The domain's defaults: the users' preferences, plus the domain-wide policies."""
+
     apply_to_existing = forms.BooleanField(
         label=_("Also apply this localization to the existing accounts"),
         required=False,
