@@ -345,22 +345,11 @@ def bench_lists(args: argparse.Namespace, password_hash: str) -> list[tuple]:
 
 def start_worker(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ)
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "tempusmail",
-        "worker",
-        "-l",
-        "warning",
-        "--concurrency",
-        str(args.concurrency),
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"bench-{os.getpid()}@%h",
-    ]
+    from tempusmail.celery import worker_command
+
+    cmd = worker_command(
+        name=f"bench-{os.getpid()}", concurrency=args.concurrency, loglevel="warning"
+    )
     log = open(log_path, "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

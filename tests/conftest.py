@@ -3,7 +3,6 @@
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from accounts import services as account_services
 from accounts.models import User
 from domains import services as domain_services
 from domains.models import Membership, Organization, Plan, Role
+from tempusmail.celery import worker_command
 from tempusmail.mailbackend import get_backend
 from tempusmail.mailbackend.base import SERVICES
 
@@ -163,22 +163,7 @@ def start_worker(transactional_db, tmp_path):
 
     def start(*, concurrency: int = 2, env: dict | None = None, beat: bool = False):
         log = open(tmp_path / f"worker-{len(procs)}.log", "w")  # noqa: SIM115
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tempusmail",
-            "worker",
-            "-l",
-            "info",
-            "--concurrency",
-            str(concurrency),
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"test{len(procs)}-{os.getpid()}@%h",
-        ]
+        cmd = worker_command(name=f"test{len(procs)}-{os.getpid()}", concurrency=concurrency)
         if beat:
             cmd += ["-B", "-s", str(tmp_path / "beat-schedule")]
         proc = subprocess.Popen(

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from tempusmail.celery import worker_command
 from tests.conftest import PASSWORD, ROOT, need
 
 sys.path.insert(0, str(ROOT / "deploy"))
@@ -189,11 +190,7 @@ class Worker:
     def start(self) -> None:
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "celery", "-A", "tempusmail", "worker", "-l", "info"),
-                    *("--concurrency", "2", "--without-gossip", "--without-mingle"),
-                    *("-n", f"mailstack-{os.getpid()}@%h"),
-                ],
+                worker_command(name=f"mailstack-{os.getpid()}"),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
