@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 
 from domains.models import Domain, Organization
 from security.audit import audit
-from tempusmail.mailbackend import AccountState, Autoresponder, get_backend
-from tempusmail.provisioning import enqueue_on_commit, mark_applied, pending
+from tempusmail.provisioning import enqueue_on_commit
 
 from .models import Alias, EmailAccount, User
+from .tasks import push_account
 from .validators import (
     normalize_address,
     normalize_forwards,
@@ -322,109 +322,4 @@ def _bump(account: EmailAccount) -> None:
 
 
 def _enqueue(account: EmailAccount) -> None:
-    from .tasks import push_account
-
     enqueue_on_commit(push_account, account.pk)
-
-
-# --- worker side -------------------------------------------------------------------------
-
-
-def account_state(account: EmailAccount) -> AccountState:
-    autoresponder = None
-    if account.autoreply_enabled:
-        autoresponder = Autoresponder(
-            subject=account.autoreply_subject,
-            body=account.autoreply_body,
-            start=account.autoreply_start,
-            end=account.autoreply_end,
-        )
-    return AccountState(
-        address=account.address,
-        password_hash=account.user.password,
-        active=account.is_active,
-        quota_bytes=account.quota_bytes,
-        services=frozenset(account.services),
-        allowed_networks=tuple(account.allowed_networks),
-        forward_to=tuple(account.forward_to),
-        forward_keep_copy=account.forward_keep_copy,
-        aliases=tuple(sorted(a.address for a in account.aliases.all())),
-        autoresponder=autoresponder,
-        spam_to_inbox=account.spam_to_inbox,
-        reject_all=account.reject_all,
-        reject_message=account.reject_message,
-        daily_send_limit=account.daily_send_limit,
-        version=account.desired_version,
-    )
-
-
-def account_push(*, account_id: int) -> None:
-    """Push the full desired state; record it applied unless a newer version already was."""
-    account = (
-        EmailAccount.objects.select_related("user", "domain")
-        .prefetch_related("aliases")
-        .filter(pk=account_id)
-        .first()
-    )
-    if account is None:
-        return
-    backend = get_backend()
-    if account.deleting:
-        backend.remove_account(account.address)
-        with transaction.atomic():
-            user_id = account.user_id
-            account.delete()
-            User.objects.filter(pk=user_id).delete()
-        return
-    state = account_state(account)
-    backend.apply_account(state)
-    if not mark_applied(EmailAccount, pk=account.pk, version=state.version):
-        # Stale: a newer push won meanwhile. If that one deleted the account, this late upsert
-        # must not bring the mailbox back (the backend holds no version to refuse it by).
-        deleting = EmailAccount.objects.filter(pk=account.pk).values_list("deleting", flat=True)
-        if not deleting or deleting[0]:
-            backend.remove_account(state.address)
-
-
-def reconcile() -> list[int]:
-    """Re-enqueue every account and domain whose change was not applied in time."""
-    from domains.models import Domain as DomainModel
-    from domains.tasks import push_domain
-
-    from .tasks import push_account
-
-    account_ids = list(pending(EmailAccount).values_list("pk", flat=True)[:5000])
-    for pk in account_ids:
-        push_account.delay(pk)
-    for pk in pending(DomainModel).values_list("pk", flat=True)[:1000]:
-        push_domain.delay(pk)
-    return account_ids
-
-
-def collect_usage(*, batch_size: int = 500) -> int:
-    """Copy storage used, last access and sent-in-24h from the mail system into the panel."""
-    backend = get_backend()
-    updated = 0
-    qs = (
-        EmailAccount.objects.filter(deleting=False)
-        .order_by("pk")
-        .only("pk", "address", "storage_used_bytes", "last_login_at", "sent_24h")
-    )
-    last_pk = 0
-    while batch := list(qs.filter(pk__gt=last_pk)[:batch_size]):
-        last_pk = batch[-1].pk
-        usages = backend.usage([a.address for a in batch])
-        changed = []
-        for account in batch:
-            usage = usages.get(account.address)
-            if usage is None:
-                continue
-            account.storage_used_bytes = usage.storage_bytes
-            account.last_login_at = usage.last_login or account.last_login_at
-            account.sent_24h = usage.sent_24h
-            changed.append(account)
-        EmailAccount.objects.bulk_update(
-            changed, ["storage_used_bytes", "last_login_at", "sent_24h"]
-        )
-        updated += len(changed)
-    return updated

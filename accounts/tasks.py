@@ -2,26 +2,26 @@
 
 from celery import shared_task
 
-from tempusmail.provisioning import record_error
+from domains.models import Domain
+from domains.tasks import push_domain
+from tempusmail.provisioning import PUSH_TASK, reenqueue, run_push
 
-from . import services
+from . import sync
 from .models import EmailAccount
 
 
-@shared_task(bind=True, max_retries=8, acks_late=True)
+@shared_task(**PUSH_TASK)
 def push_account(self, account_id: int) -> None:
-    try:
-        services.account_push(account_id=account_id)
-    except Exception as exc:
-        record_error(EmailAccount, pk=account_id, error=f"{type(exc).__name__}: {exc}")
-        raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 1))) from exc
+    run_push(self, EmailAccount, account_id, lambda: sync.account_push(account_id=account_id))
 
 
 @shared_task
-def reconcile() -> int:
-    return len(services.reconcile())
+def reconcile() -> list[int]:
+    """Re-enqueue every account and domain whose change was not applied in time."""
+    reenqueue(Domain, push_domain, limit=1000)
+    return reenqueue(EmailAccount, push_account, limit=5000)
 
 
 @shared_task
 def collect_usage() -> int:
-    return services.collect_usage()
+    return sync.collect_usage()

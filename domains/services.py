@@ -5,10 +5,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from security.audit import audit
-from tempusmail.mailbackend import DomainState, get_backend
-from tempusmail.provisioning import enqueue_on_commit, mark_applied
+from tempusmail.provisioning import enqueue_on_commit
 
 from .models import Domain, Organization, Plan
+from .tasks import push_domain, remove_domain
 from .validators import normalize_domain_name
 
 
@@ -90,27 +90,8 @@ def domain_delete(*, domain: Domain) -> None:
         name = domain.name
         audit(action="domain.delete", obj=domain)
         domain.delete()
-        from .tasks import remove_domain
-
         transaction.on_commit(lambda: remove_domain.delay(name), robust=True)
 
 
 def _enqueue(domain: Domain) -> None:
-    from .tasks import push_domain
-
     enqueue_on_commit(push_domain, domain.pk)
-
-
-def domain_push(*, domain_id: int) -> None:
-    domain = Domain.objects.filter(pk=domain_id).first()
-    if domain is None:
-        return
-    get_backend().apply_domain(
-        DomainState(name=domain.name, active=True, version=domain.desired_version)
-    )
-    mark_applied(Domain, pk=domain.pk, version=domain.desired_version)
-
-
-def domain_remove(*, name: str) -> None:
-    if not Domain.objects.filter(name=name).exists():
-        get_backend().remove_domain(name)

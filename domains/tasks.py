@@ -2,21 +2,17 @@
 
 from celery import shared_task
 
-from . import services
+from tempusmail.provisioning import PUSH_TASK, run_push
 
-RETRY = {
-    "autoretry_for": (Exception,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "max_retries": 8,
-}
+from . import sync
+from .models import Domain
 
 
-@shared_task(**RETRY)
-def push_domain(domain_id: int) -> None:
-    services.domain_push(domain_id=domain_id)
+@shared_task(**PUSH_TASK)
+def push_domain(self, domain_id: int) -> None:
+    run_push(self, Domain, domain_id, lambda: sync.domain_push(domain_id=domain_id))
 
 
-@shared_task(**RETRY)
-def remove_domain(name: str) -> None:
-    services.domain_remove(name=name)
+@shared_task(**PUSH_TASK)
+def remove_domain(self, name: str) -> None:
+    run_push(self, None, None, lambda: sync.domain_remove(name=name))

@@ -1,6 +1,7 @@
 """The parts of the provisioning pipeline that domains and accounts share (DESIGN.md, status)."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,8 +32,30 @@ def mark_applied(model: type[models.Model], *, pk: int, version: int) -> bool:
     )
 
 
-def record_error(model: type[models.Model], *, pk: int, error: str) -> None:
-    model.objects.filter(pk=pk).update(last_error=error[:2000], last_error_at=timezone.now())
+# The one shape of every push task: acknowledged after it ran (a killed worker's push is
+# redelivered), retried with exponential backoff up to 5 minutes.
+PUSH_TASK = {"bind": True, "max_retries": 8, "acks_late": True}
+
+
+def run_push(task, model: type[models.Model] | None, pk, push: Callable[[], None]) -> None:
+    """Run a push; on failure record the error on the row (the list and staff see it) and
+    retry. The reconciler takes over once the retries are spent."""
+    try:
+        push()
+    except Exception as exc:
+        if model is not None:
+            model.objects.filter(pk=pk).update(
+                last_error=f"{type(exc).__name__}: {exc}"[:2000], last_error_at=timezone.now()
+            )
+        raise task.retry(exc=exc, countdown=min(300, 2 ** (task.request.retries + 1))) from exc
+
+
+def reenqueue(model: type[models.Model], task, *, limit: int) -> list[int]:
+    """Send the push of every row `pending` finds again; return their ids."""
+    ids = list(pending(model).values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        task.delay(pk)
+    return ids
 
 
 def pending(model: type[models.Model]) -> models.QuerySet:

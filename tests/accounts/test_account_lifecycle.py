@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts import services
+from accounts import services, sync
 from accounts.models import EmailAccount, User
 from tempusmail.provisioning import mark_applied
 
@@ -15,7 +15,7 @@ def reload(account) -> EmailAccount:
 
 def push(account) -> None:
     """What the worker does after a successful push (here without a worker)."""
-    services.account_push(account_id=account.pk)
+    sync.account_push(account_id=account.pk)
 
 
 def test_owner_deactivates_then_reactivates(client_for, owner, account_a):

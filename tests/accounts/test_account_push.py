@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import services
+from accounts import services, sync, tasks
 from accounts.models import EmailAccount, User
 from accounts.tasks import push_account
 from tempusmail.mailbackend import BackendError
@@ -39,10 +39,10 @@ def delay_first_apply(backend, monkeypatch, meanwhile):
 def test_a_stale_push_never_overwrites_a_newer_one(memory_backend, monkeypatch, account_a):
     def newer_change_pushed_first():
         services.account_update(account=reload(account_a), values={"quota_mb": 5120})
-        services.account_push(account_id=account_a.pk)  # v2 lands first
+        sync.account_push(account_id=account_a.pk)  # v2 lands first
 
     fired = delay_first_apply(memory_backend, monkeypatch, newer_change_pushed_first)
-    services.account_push(account_id=account_a.pk)  # built v1, lands after v2
+    sync.account_push(account_id=account_a.pk)  # built v1, lands after v2
     assert fired == [1]
 
     held = memory_backend.accounts["alice@a.example"]
@@ -54,7 +54,7 @@ def test_a_stale_push_never_overwrites_a_newer_one(memory_backend, monkeypatch, 
 
 def test_a_stale_state_recorded_late_does_not_lower_applied_version(memory_backend, account_a):
     services.account_update(account=reload(account_a), values={"spam_to_inbox": True})
-    services.account_push(account_id=account_a.pk)
+    sync.account_push(account_id=account_a.pk)
     assert mark_applied(EmailAccount, pk=account_a.pk, version=1) is False
     assert reload(account_a).applied_version == 2
 
@@ -62,14 +62,14 @@ def test_a_stale_state_recorded_late_does_not_lower_applied_version(memory_backe
 def test_a_stale_push_does_not_bring_back_a_deleted_mailbox(memory_backend, monkeypatch, account_a):
     def deactivated_and_deleted_meanwhile():
         services.account_deactivate(account=reload(account_a))
-        services.account_push(account_id=account_a.pk)
+        sync.account_push(account_id=account_a.pk)
         services.account_delete(account=reload(account_a))
-        services.account_push(account_id=account_a.pk)  # mailbox removed, row gone
+        sync.account_push(account_id=account_a.pk)  # mailbox removed, row gone
 
-    services.account_push(account_id=account_a.pk)
+    sync.account_push(account_id=account_a.pk)
     delay_first_apply(memory_backend, monkeypatch, deactivated_and_deleted_meanwhile)
     services.account_update(account=reload(account_a), values={"quota_mb": 5120})
-    services.account_push(account_id=account_a.pk)  # v2 (active) built before the delete
+    sync.account_push(account_id=account_a.pk)  # v2 (active) built before the delete
 
     assert not EmailAccount.objects.filter(pk=account_a.pk).exists()
     assert "alice@a.example" not in memory_backend.accounts
@@ -162,4 +162,4 @@ def test_the_reconciler_picks_what_waited_too_long_and_is_not_failing(
     EmailAccount.objects.filter(pk=failing.pk).update(
         last_error="BackendError: x", last_error_at=timezone.now()
     )
-    assert services.reconcile() == [late.pk]
+    assert tasks.reconcile() == [late.pk]

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts import services
+from accounts import tasks
 from accounts.models import EmailAccount, User
 from tests.conftest import wait_until
 
@@ -46,7 +46,7 @@ def test_broker_down_at_save_time_is_healed_by_the_reconciler(
     )
     start_worker()
     assert status(account.pk) == "updating"
-    assert account.pk in services.reconcile()
+    assert account.pk in tasks.reconcile()
     wait_until(lambda: status(account.pk) == "online", what="dave Online after reconcile")
 
 

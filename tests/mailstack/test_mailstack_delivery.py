@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts import services
+from accounts import services, sync
 from accounts.models import EmailAccount
 from domains.models import Domain
 
@@ -32,7 +32,7 @@ def test_quota_refuses_delivery_beyond_capacity_and_panel_shows_usage(
     assert "552" in str(refused.value) or "full" in str(refused.value).lower()
     assert "second" not in mailbox_subjects(stack, "quota1@a.example")
 
-    services.collect_usage()
+    sync.collect_usage()
     account.refresh_from_db()
     assert account.storage_used_bytes > 500_000  # what the account list shows
 

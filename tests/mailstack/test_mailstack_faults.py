@@ -10,7 +10,7 @@ import time
 import pytest
 from django.core.management import call_command
 
-from accounts import services
+from accounts import services, tasks
 from accounts.models import EmailAccount
 from domains import services as domain_services
 from domains.models import Organization, Plan
@@ -138,7 +138,7 @@ def test_outage_killed_worker_and_broker_down_end_online_without_drift(
     assert f"could not enqueue accounts.tasks.push_account({last.pk})" in caplog.text
 
     def healed():
-        services.reconcile()
+        tasks.reconcile()
         time.sleep(1)
         return not EmailAccount.objects.filter(
             applied_version__lt=models_F(), organization=big_domain.organization

@@ -5,7 +5,7 @@ import smtplib
 import pytest
 from django.urls import reverse
 
-from accounts import services
+from accounts import services, sync
 from accounts.models import EmailAccount
 from tests.conftest import PASSWORD, wait_until
 
@@ -81,11 +81,11 @@ def test_last_access_updates_after_an_imap_login(
 ):
     account = make_account(domain_a, "seen1")
     wait_online(account)
-    services.collect_usage()
+    sync.collect_usage()
     account.refresh_from_db()
     assert account.last_login_at is None
     assert imap_ok(stack, "seen1@a.example")
-    services.collect_usage()
+    sync.collect_usage()
     account.refresh_from_db()
     assert account.last_login_at is not None
     row = client_for(owner).get(
@@ -122,7 +122,7 @@ def test_daily_sending_limit(stack, mail_worker, domain_a, make_account, owner, 
     assert b"Daily sending limit of 2 messages" in text
     wait_subject(stack, "limit1@a.example", "sent 2")
 
-    services.collect_usage()
+    sync.collect_usage()
     account.refresh_from_db()
     assert account.sent_24h == 2, store.sent_24h(["limit1@a.example"])
     row = client_for(owner).get(

@@ -30,7 +30,7 @@ def test_turn_on_autoresponder_shows_updating_to_admins(portal, alice, operator)
 
 
 def test_push_carries_the_autoresponder(portal, alice, memory_backend):
-    from accounts.services import account_push
+    from accounts.sync import account_push
 
     portal.post(reverse("portal:autoresponder"), ON)
     account_push(account_id=alice.pk)

@@ -10,7 +10,7 @@ directory may be shared, and deleting mail is not a repair.
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
+from accounts import services, sync
 from accounts.models import EmailAccount
 from tempusmail.mailbackend import get_backend
 from tempusmail.mailbackend.dovecot import (
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             return ["being deleted"] if row is not None else []
         if row is None:
             return ["missing from the mail directory"]
-        state = services.account_state(account)
+        state = sync.account_state(account)
         want = mailbox_row(state)
         found = []
         for column in MAILBOX_COLUMNS:

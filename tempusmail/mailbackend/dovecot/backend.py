@@ -17,213 +17,21 @@ import contextlib
 import logging
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
-from .base import AccountState, BackendError, DomainState, Usage
+from tempusmail.policy import store as policy_store
+
+from ..base import AccountState, BackendError, DomainState, Usage
+from .directory import Directory
+from .rows import forward_targets, mailbox_row
+from .schema import MAILBOX_COLUMNS, SCHEMA, SELECT_HELD, SELECT_MAILBOXES, UPSERT_MAILBOX
 
 log = logging.getLogger(__name__)
-
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS domain (
-        name VARCHAR(253) PRIMARY KEY,
-        active INTEGER NOT NULL DEFAULT 1,
-        version BIGINT NOT NULL DEFAULT 0)""",
-    """CREATE TABLE IF NOT EXISTS mailbox (
-        address VARCHAR(320) PRIMARY KEY,
-        domain VARCHAR(253) NOT NULL,
-        local_part VARCHAR(64) NOT NULL,
-        password TEXT NOT NULL,
-        active INTEGER NOT NULL,
-        quota_bytes BIGINT NOT NULL,
-        imap INTEGER NOT NULL,
-        pop3 INTEGER NOT NULL,
-        smtp INTEGER NOT NULL,
-        allow_nets TEXT NOT NULL,
-        reject_all INTEGER NOT NULL,
-        reject_text TEXT NOT NULL,
-        send_limit INTEGER NOT NULL,
-        sieve TEXT NOT NULL,
-        version BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS alias (
-        address VARCHAR(320) PRIMARY KEY,
-        mailbox VARCHAR(320) NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS alias_mailbox ON alias (mailbox)",
-    """CREATE TABLE IF NOT EXISTS forward (
-        address VARCHAR(320) NOT NULL,
-        target VARCHAR(320) NOT NULL,
-        PRIMARY KEY (address, target))""",
-]
-MAILBOX_COLUMNS = (
-    "address",
-    "domain",
-    "local_part",
-    "password",
-    "active",
-    "quota_bytes",
-    "imap",
-    "pop3",
-    "smtp",
-    "allow_nets",
-    "reject_all",
-    "reject_text",
-    "send_limit",
-    "sieve",
-    "version",
-)
-# What Dovecot's passdb answers from (and may hold in its auth cache).
-AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
-# Built from the constant column names above, never from input.
-SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
-UPSERT_MAILBOX = (
-    f"INSERT INTO mailbox ({', '.join(MAILBOX_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in MAILBOX_COLUMNS)}) ON CONFLICT (address) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in MAILBOX_COLUMNS[1:])
-)
-SELECT_MAILBOXES = f"SELECT {', '.join(MAILBOX_COLUMNS)} FROM mailbox"  # noqa: S608
-
-
-def dovecot_password(django_hash: str) -> str:
-    """Django stores "argon2$argon2id$v=19$m=..,t=..,p=..$salt$hash"; Dovecot verifies the
-    PHC string after the "argon2" prefix under {ARGON2ID}. Anything else cannot log in."""
-    algorithm, _sep, phc = django_hash.partition("$")
-    if algorithm == "argon2" and phc.startswith("argon2id$"):
-        return "{ARGON2ID}$" + phc
-    return "!"  # unusable (e.g. a PBKDF2 hash awaiting upgrade at the next panel login)
-
-
-def sieve_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def sieve_script(state: AccountState) -> str:
-    """Spam filing and the autoresponder; forwards and reject-all live in Postfix."""
-    lines = ['require ["fileinto", "mailbox", "vacation", "date", "relational"];']
-    if not state.spam_to_inbox:
-        lines += [
-            'if header :is "X-Spam-Flag" "YES" {',
-            '  fileinto :create "Junk";',
-            "  stop;",
-            "}",
-        ]
-    reply = state.autoresponder
-    if reply is not None and state.active:
-        tests = []
-        for op, moment in (("ge", reply.start), ("le", reply.end)):
-            if moment is not None:
-                stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-                tests.append(f'currentdate :zone "+0000" :value "{op}" "iso8601" "{stamp}"')
-        addresses = ", ".join(sieve_quote(a) for a in (state.address, *state.aliases))
-        vacation = (
-            f"vacation :days 1 :subject {sieve_quote(reply.subject or 'Auto-reply')} "
-            f":addresses [{addresses}] {sieve_quote(reply.body)};"
-        )
-        if tests:
-            lines += [f"if allof({', '.join(tests)}) {{", f"  {vacation}", "}"]
-        else:
-            lines.append(vacation)
-    return "\n".join(lines) + "\n"
-
-
-def mailbox_row(state: AccountState) -> dict:
-    local, _at, domain = state.address.partition("@")
-    return {
-        "address": state.address,
-        "domain": domain,
-        "local_part": local,
-        "password": dovecot_password(state.password_hash),
-        "active": int(state.active),
-        "quota_bytes": state.quota_bytes,
-        "imap": int("imap" in state.services),
-        "pop3": int("pop" in state.services),
-        "smtp": int("smtp" in state.services),
-        "allow_nets": ",".join(state.allowed_networks),
-        "reject_all": int(state.reject_all),
-        # One SMTP reply line: what a rejected sender sees.
-        "reject_text": " ".join(state.reject_message.split())[:400],
-        "send_limit": state.daily_send_limit,
-        "sieve": sieve_script(state),
-        "version": state.version,
-    }
-
-
-def forward_targets(state: AccountState) -> list[str]:
-    if not state.forward_to:
-        return []
-    keep = [state.address] if state.forward_keep_copy else []
-    return sorted(set(state.forward_to) | set(keep))
-
-
-class Directory:
-    """A connection to the mail directory: SQLite (one host) or PostgreSQL (several)."""
-
-    def __init__(self, url: str, *, create: bool = False) -> None:
-        parts = urlsplit(url)
-        self.sqlite = parts.scheme == "sqlite"
-        try:
-            if self.sqlite:
-                path = unquote(parts.path)
-                path = path[1:] if path.startswith("//") else path
-                mode = "rwc" if create else "rw"  # a missing file is an outage, not a reset
-                self.conn = sqlite3.connect(
-                    f"file:{path}?mode={mode}", uri=True, timeout=30, isolation_level=None
-                )
-                self.path = Path(path)
-            else:
-                import psycopg
-
-                self.conn = psycopg.connect(
-                    url.replace("pgsql://", "postgres://"), connect_timeout=5
-                )
-        except Exception as exc:
-            raise BackendError(f"mail directory unavailable: {exc}") from exc
-
-    def sql(self, query: str) -> str:
-        return query if self.sqlite else query.replace("?", "%s")
-
-    def execute(self, query: str, params: tuple | list = ()):
-        return self.conn.execute(self.sql(query), params)
-
-    @contextlib.contextmanager
-    def transaction(self, lock_key: str = ""):
-        try:
-            if self.sqlite:
-                self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self
-                except BaseException:
-                    self.conn.execute("ROLLBACK")
-                    raise
-                self.conn.execute("COMMIT")
-            else:
-                with self.conn.transaction():
-                    if lock_key:  # serialize pushes of one address across hosts and workers
-                        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (lock_key,))
-                    yield self
-        except BackendError:
-            raise
-        except (sqlite3.Error, OSError) as exc:
-            raise BackendError(f"mail directory unavailable: {exc}") from exc
-        except Exception as exc:
-            if type(exc).__module__.startswith("psycopg"):
-                raise BackendError(f"mail directory unavailable: {exc}") from exc
-            raise
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class DovecotBackend:
@@ -371,9 +179,7 @@ class DovecotBackend:
         """tempusmail.policy.store (sending limits and counters in Redis), if configured."""
         if not getattr(settings, "POLICY_REDIS_URL", ""):
             return None
-        from tempusmail.policy import store
-
-        return store
+        return policy_store
 
     def _set_limit(self, state: AccountState) -> None:
         store = self.policy_store()
@@ -455,16 +261,3 @@ class DovecotBackend:
             row["aliases"].sort()
             row["forwards"].sort()
         return held
-
-
-if __name__ == "__main__":  # python -m tempusmail.mailbackend.dovecot init
-    import sys
-
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tempusmail.settings")
-    django.setup()
-    if sys.argv[1:] != ["init"]:
-        raise SystemExit("usage: python -m tempusmail.mailbackend.dovecot init")
-    DovecotBackend().init_directory()
-    print(f"mail directory ready: {settings.MAIL_DIRECTORY_URL}")

@@ -1,0 +1,42 @@
+"""An AccountState as mail-directory rows."""
+
+from ..base import AccountState
+from .sieve import sieve_script
+
+
+def dovecot_password(django_hash: str) -> str:
+    """Django stores "argon2$argon2id$v=19$m=..,t=..,p=..$salt$hash"; Dovecot verifies the
+    PHC string after the "argon2" prefix under {ARGON2ID}. Anything else cannot log in."""
+    algorithm, _sep, phc = django_hash.partition("$")
+    if algorithm == "argon2" and phc.startswith("argon2id$"):
+        return "{ARGON2ID}$" + phc
+    return "!"  # unusable (e.g. a PBKDF2 hash awaiting upgrade at the next panel login)
+
+
+def mailbox_row(state: AccountState) -> dict:
+    local, _at, domain = state.address.partition("@")
+    return {
+        "address": state.address,
+        "domain": domain,
+        "local_part": local,
+        "password": dovecot_password(state.password_hash),
+        "active": int(state.active),
+        "quota_bytes": state.quota_bytes,
+        "imap": int("imap" in state.services),
+        "pop3": int("pop" in state.services),
+        "smtp": int("smtp" in state.services),
+        "allow_nets": ",".join(state.allowed_networks),
+        "reject_all": int(state.reject_all),
+        # One SMTP reply line: what a rejected sender sees.
+        "reject_text": " ".join(state.reject_message.split())[:400],
+        "send_limit": state.daily_send_limit,
+        "sieve": sieve_script(state),
+        "version": state.version,
+    }
+
+
+def forward_targets(state: AccountState) -> list[str]:
+    if not state.forward_to:
+        return []
+    keep = [state.address] if state.forward_keep_copy else []
+    return sorted(set(state.forward_to) | set(keep))

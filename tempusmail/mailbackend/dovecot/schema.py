@@ -1,0 +1,59 @@
+"""The mail directory's tables, as Dovecot's and Postfix's queries in deploy/ read them."""
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS domain (
+        name VARCHAR(253) PRIMARY KEY,
+        active INTEGER NOT NULL DEFAULT 1,
+        version BIGINT NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS mailbox (
+        address VARCHAR(320) PRIMARY KEY,
+        domain VARCHAR(253) NOT NULL,
+        local_part VARCHAR(64) NOT NULL,
+        password TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        quota_bytes BIGINT NOT NULL,
+        imap INTEGER NOT NULL,
+        pop3 INTEGER NOT NULL,
+        smtp INTEGER NOT NULL,
+        allow_nets TEXT NOT NULL,
+        reject_all INTEGER NOT NULL,
+        reject_text TEXT NOT NULL,
+        send_limit INTEGER NOT NULL,
+        sieve TEXT NOT NULL,
+        version BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS alias (
+        address VARCHAR(320) PRIMARY KEY,
+        mailbox VARCHAR(320) NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS alias_mailbox ON alias (mailbox)",
+    """CREATE TABLE IF NOT EXISTS forward (
+        address VARCHAR(320) NOT NULL,
+        target VARCHAR(320) NOT NULL,
+        PRIMARY KEY (address, target))""",
+]
+MAILBOX_COLUMNS = (
+    "address",
+    "domain",
+    "local_part",
+    "password",
+    "active",
+    "quota_bytes",
+    "imap",
+    "pop3",
+    "smtp",
+    "allow_nets",
+    "reject_all",
+    "reject_text",
+    "send_limit",
+    "sieve",
+    "version",
+)
+# What Dovecot's passdb answers from (and may hold in its auth cache).
+AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
+# Built from the constant column names above, never from input.
+SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
+UPSERT_MAILBOX = (
+    f"INSERT INTO mailbox ({', '.join(MAILBOX_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in MAILBOX_COLUMNS)}) ON CONFLICT (address) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in MAILBOX_COLUMNS[1:])
+)
+SELECT_MAILBOXES = f"SELECT {', '.join(MAILBOX_COLUMNS)} FROM mailbox"  # noqa: S608
