@@ -5,7 +5,15 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .base import AccountState, Autoresponder, BackendError, DomainState, MailBackend, Usage
+from .base import (
+    AccountState,
+    Autoresponder,
+    BackendError,
+    DkimKey,
+    DomainState,
+    MailBackend,
+    Usage,
+)
 
 BACKENDS = {
     "memory": "tempusmail.mailbackend.memory.MemoryBackend",
@@ -27,6 +35,7 @@ __all__ = [
     "AccountState",
     "Autoresponder",
     "BackendError",
+    "DkimKey",
     "DomainState",
     "MailBackend",
     "Usage",

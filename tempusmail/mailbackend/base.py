@@ -16,10 +16,20 @@ class Autoresponder:
 
 
 @dataclass(frozen=True)
+class DkimKey:
+    """A domain's DKIM key: the active one signs; retired-but-kept ones stay published."""
+
+    selector: str
+    private_key_pem: str
+    active: bool
+
+
+@dataclass(frozen=True)
 class DomainState:
     name: str
     active: bool
     version: int
+    dkim_keys: tuple[DkimKey, ...] = ()
 
 
 @dataclass(frozen=True)
