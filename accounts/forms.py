@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from domains.forms import storage_label
 from domains.models import SERVICE_LABELS, Domain
 
 from . import validators
@@ -65,10 +66,6 @@ def generate_password(length: int = 16) -> str:
             and any(not c.isalnum() for c in password)
         ):
             return password
-
-
-def storage_label(mb: int) -> str:
-    return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
 
 
 class LinesField(forms.CharField):

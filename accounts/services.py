@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from domains.models import Domain, Organization
-from security.audit import audit
+from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
 from .models import Alias, EmailAccount, User
@@ -215,8 +215,8 @@ def account_set_password(
     """A new mailbox password reaches the mail system at once (the push flushes auth caches).
     Given the plain `password`, the security policy (strength, reuse, "disable password
     change" for the user, not the admin) is checked first; only its hash is kept."""
-    from security.audit import audit
     from security.services import check_password_policy, remember_password
+    from tempusmail.audit import audit
 
     ensure_modifiable(account)
     if password is not None:

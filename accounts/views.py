@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from domains.access import get_domain_for
-from tempusmail.views import add_service_error, role_flags
+from domains.access import get_domain_for, role_flags
+from tempusmail.views import add_service_error
 
 from . import forms, services
 from .access import get_account_for, get_alias_for

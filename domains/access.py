@@ -51,3 +51,8 @@ def organizations_for(user, *, write: bool = False) -> QuerySet[Organization]:
     return Organization.objects.filter(
         memberships__user=user, memberships__role__in=roles
     ).select_related("plan")
+
+
+def role_flags(role: str | None) -> dict[str, bool]:
+    """What the templates may offer a member of this role."""
+    return {"can_write": role in (Role.OWNER, Role.OPERATOR), "can_manage": role == Role.OWNER}

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from security.audit import audit
+from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
 from .models import Domain, Organization, Plan

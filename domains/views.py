@@ -7,12 +7,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import EmailAccount
-from tempusmail.views import add_service_error, role_flags
+from tempusmail.views import add_service_error
 
 from . import services
-from .access import domains_for, get_domain_for, organizations_for
+from .access import domains_for, get_domain_for, organizations_for, role_flags
 from .forms import DomainCreateForm, DomainSettingsForm
+from .models import Domain
 
 
 @login_required
@@ -25,11 +25,10 @@ def domain_list(request):
     # Totals for this page's domains only, in one grouped query: joining every account of
     # every domain before paginating cost 170 ms at 100,000 mailboxes (docs/benchmarks.md).
     totals = {
-        row["domain_id"]: row
-        for row in EmailAccount.objects.filter(domain_id__in=[d.pk for d in page])
-        .order_by()
-        .values("domain_id")
-        .annotate(n=Count("*"), used=Sum("storage_used_bytes"))
+        row["pk"]: row
+        for row in Domain.objects.filter(pk__in=[d.pk for d in page])
+        .values("pk")
+        .annotate(n=Count("accounts"), used=Sum("accounts__storage_used_bytes"))
     }
     for domain in page:
         row = totals.get(domain.pk, {})

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .audit import audit
+from tempusmail.audit import audit
+
 from .models import ApiToken, DomainSecurityPolicy, PasswordHistory
 
 HISTORY_SIZE = 5

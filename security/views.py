@@ -22,15 +22,15 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.access import get_account_for
-from domains.access import get_domain_for, organizations_for, role_subquery
+from domains.access import get_domain_for, organizations_for, role_flags, role_subquery
 from domains.models import Role
+from tempusmail.net import ip_allowed
 from tempusmail.tenancy import not_found
-from tempusmail.views import add_service_error, home_url, role_flags
+from tempusmail.views import add_service_error, home_url
 
 from . import forms, services
 from .middleware import refused
 from .models import ApiToken, AuditEvent, DomainSecurityPolicy
-from .net import ip_allowed
 
 
 def _next_url(request) -> str:

@@ -16,9 +16,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import AutoresponderForm, ForwardForm
-from domains.access import get_domain_for
+from domains.access import get_domain_for, role_flags
 from security.api import authenticate
-from tempusmail.views import add_service_error, role_flags
+from tempusmail.views import add_service_error
 
 from . import services
 from .access import get_mailbox_for, get_signature_for

@@ -3,8 +3,9 @@ accept it, the browser session. Reusable by other apps (the portal's JSON endpoi
 
 from django.contrib.auth.models import AnonymousUser
 
-from ..audit import current_actor
-from ..net import ip_allowed
+from tempusmail.audit import current_actor
+from tempusmail.net import ip_allowed
+
 from ..services import token_lookup
 
 

@@ -19,9 +19,9 @@ from domains import services as domain_services
 from domains.access import domains_for, get_domain_for, organizations_for
 from domains.forms import DomainSettingsForm
 from domains.models import Domain
+from tempusmail.audit import audit
 from tempusmail.tenancy import not_found
 
-from ..audit import audit
 from ..models import ApiToken
 from ..services import has_2fa
 from .auth import IpRefused, authenticate_token
