@@ -27,6 +27,7 @@ from .models import (
     MAX_NETWORKS,
     TIME_FORMATS,
 )
+from .services import address_taken
 
 
 @cache
@@ -104,8 +105,6 @@ class NewAccountForm(forms.Form):
         self.password_set = password_set
 
     def clean_local_part(self):
-        from .services import address_taken
-
         local = validators.normalize_local_part(self.cleaned_data["local_part"])
         if address_taken(f"{local}@{self.domain.name}"):
             raise ValidationError(_("This address is already in use."))

@@ -16,6 +16,7 @@ from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
 from .models import Alias, EmailAccount, User
+from .passwords import check_password_policy, remember_password
 from .tasks import push_account
 from .validators import (
     normalize_address,
@@ -120,15 +121,16 @@ def account_create(
     options: dict[str, Any],
 ) -> EmailAccount:
     """Create the login and the mailbox together; nothing is saved if any rule fails."""
-    from webmail_settings.services import new_account_defaults
-
     local = normalize_local_part(local_part)
     address = f"{local}@{domain.name}"
+    webmail = getattr(
+        domain, "webmail", None
+    )  # the domain's webmail defaults, if its admin set any
     options = {
         "services": list(domain.services),
         "quota_mb": min(domain.storage_options_mb),
         "daily_send_limit": domain.default_daily_send_limit,
-        **new_account_defaults(domain),
+        **(webmail.new_account_defaults() if webmail else {}),
         **options,
     }
     clean = validate_options(domain=domain, address=address, values=options)
@@ -215,9 +217,6 @@ def account_set_password(
     """A new mailbox password reaches the mail system at once (the push flushes auth caches).
     Given the plain `password`, the security policy (strength, reuse, "disable password
     change" for the user, not the admin) is checked first; only its hash is kept."""
-    from security.services import check_password_policy, remember_password
-    from tempusmail.audit import audit
-
     ensure_modifiable(account)
     if password is not None:
         check_password_policy(user=account.user, password=password, by_admin=by_admin)
@@ -234,6 +233,24 @@ def account_set_password(
             account.force_password_change = force_change
             account.save(update_fields=["force_password_change"])
         _bump(account)
+
+
+def user_set_password(
+    *, user: User, password: str, action: str = "password.change", organization_id=None
+) -> None:
+    """The person's own new password (a change or a recovery): every policy applies. A mailbox
+    owner's password is the mailbox password, so it reaches the mail system."""
+    account = getattr(user, "mailbox", None)
+    if account is not None:
+        account_set_password(account=account, password=password, by_admin=False, force_change=False)
+        return
+    check_password_policy(user=user, password=password, by_admin=False)
+    with transaction.atomic():
+        remember_password(user=user)
+        user.password = make_password(password)
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "password_changed_at"])
+        audit(action=action, obj=user, organization_id=organization_id)
 
 
 def account_deactivate(*, account: EmailAccount) -> None:

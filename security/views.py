@@ -22,6 +22,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.access import get_account_for
+from accounts.passwords import password_change_required
 from domains.access import get_domain_for, organizations_for, role_flags, role_subquery
 from domains.models import Role
 from tempusmail.net import ip_allowed
@@ -168,7 +169,7 @@ def password(request):
     forced = "password" in request.session.get("security_pending", [])
     account = getattr(user, "mailbox", None)
     blocked = account is not None and account.disable_password_change and not forced
-    if blocked and not services.password_change_required(user):
+    if blocked and not password_change_required(user):
         return render(request, "security/password_disabled.html", status=403)
     form = forms.PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
