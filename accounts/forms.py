@@ -73,6 +73,7 @@ class LinesField(forms.CharField):
     """A textarea of one value per line, cleaned into a list."""
 
     widget = forms.Textarea(attrs={"rows": 4})
+    lines = True  # the API's form bridge sends it a JSON list as lines
 
     def __init__(self, *, max_items: int, **kwargs):
         self.max_items = max_items

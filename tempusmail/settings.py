@@ -97,6 +97,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUDIT_EVENT_MODEL = "security.AuditEvent"  # written by tempusmail.audit, below every app
+API_AUTHENTICATOR = "security.tokens.authenticate_token"  # used by tempusmail.api
 PASSWORD_HASHERS = [
     # Django's argon2 hasher with the parameters measured for mail logins (accounts/hashers.py).
     "accounts.hashers.MailArgon2PasswordHasher",

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import AutoresponderForm, ForwardForm
 from domains.access import get_domain_for, role_flags
-from security.api import authenticate
+from security.tokens import authenticate
 from tempusmail.views import add_service_error
 
 from . import services
