@@ -9,7 +9,6 @@ from functools import cache
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -145,9 +144,6 @@ class GeneralForm(ServicesForm):
     def __init__(self, *args, domain: Domain, **kwargs):
         super().__init__(*args, domain=domain, **kwargs)
         plan = domain.organization.plan
-        self.fields["daily_send_limit"].validators.append(
-            MaxValueValidator(plan.max_daily_send_limit)
-        )
         self.fields["daily_send_limit"].help_text = _(
             "Plan default %(default)d a day; above it the extra sending may entail a cost."
         ) % {"default": plan.default_daily_send_limit}
@@ -218,14 +214,6 @@ class OtherForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def clean(self):
-        data = super().clean()
-        if data.get("reject_all") and not (data.get("reject_message") or "").strip():
-            self.add_error(
-                "reject_message", _("Write the automatic reply that rejected senders receive.")
-            )
-        return data
-
 
 class MasterForm(forms.Form):
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
@@ -262,15 +250,6 @@ class AutoresponderForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("autoreply_enabled") and not (data.get("autoreply_body") or "").strip():
-            self.add_error("autoreply_body", _("Write the automatic reply."))
-        start, end = data.get("autoreply_start"), data.get("autoreply_end")
-        if start and end and end <= start:
-            self.add_error("autoreply_end", _("The autoresponder must end after it starts."))
-        return data
 
 
 class WebmailForm(forms.Form):

@@ -75,8 +75,26 @@ def address_taken(address: str) -> bool:
     )
 
 
-def validate_options(*, domain: Domain, address: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Check option values against the domain and plan; return them normalized."""
+# Rules that read two fields: checked against the account's current value of the other one.
+PAIRED_FIELDS = (
+    "reject_all",
+    "reject_message",
+    "autoreply_enabled",
+    "autoreply_body",
+    "autoreply_start",
+    "autoreply_end",
+)
+
+
+def validate_options(
+    *,
+    domain: Domain,
+    address: str,
+    values: dict[str, Any],
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Check option values against the domain and plan; return them normalized. The rules
+    live here only: forms shape input, and show these refusals next to the field named."""
     unknown = set(values) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError(_("Unknown settings: %(names)s") % {"names": ", ".join(unknown)})
@@ -92,18 +110,27 @@ def validate_options(*, domain: Domain, address: str, values: dict[str, Any]) ->
         1 <= clean["daily_send_limit"] <= plan.max_daily_send_limit
     ):
         raise ValidationError(
-            _("Your plan allows a daily sending limit between 1 and %(max)d.")
-            % {"max": plan.max_daily_send_limit}
+            {
+                "daily_send_limit": _(
+                    "Your plan allows a daily sending limit between 1 and %(max)d."
+                )
+                % {"max": plan.max_daily_send_limit}
+            }
         )
     if "forward_to" in clean:
         clean["forward_to"] = normalize_forwards(clean["forward_to"], own_address=address)
     if "allowed_networks" in clean:
         clean["allowed_networks"] = normalize_networks(clean["allowed_networks"])
-    if clean.get("reject_all") and not (clean.get("reject_message") or "").strip():
-        raise ValidationError(_("Write the automatic reply that rejected senders receive."))
-    start, end = clean.get("autoreply_start"), clean.get("autoreply_end")
+    both = {**(current or {}), **clean}
+    if both.get("reject_all") and not (both.get("reject_message") or "").strip():
+        raise ValidationError(
+            {"reject_message": _("Write the automatic reply that rejected senders receive.")}
+        )
+    if both.get("autoreply_enabled") and not (both.get("autoreply_body") or "").strip():
+        raise ValidationError({"autoreply_body": _("Write the automatic reply.")})
+    start, end = both.get("autoreply_start"), both.get("autoreply_end")
     if start and end and end <= start:
-        raise ValidationError(_("The autoresponder must end after it starts."))
+        raise ValidationError({"autoreply_end": _("The autoresponder must end after it starts.")})
     return clean
 
 
@@ -180,7 +207,12 @@ def ensure_modifiable(account: EmailAccount) -> None:
 def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str]:
     """Apply changed settings; return the names of the fields that changed."""
     ensure_modifiable(account)
-    clean = validate_options(domain=account.domain, address=account.address, values=values)
+    clean = validate_options(
+        domain=account.domain,
+        address=account.address,
+        values=values,
+        current={name: getattr(account, name) for name in PAIRED_FIELDS},
+    )
     changed = [
         k
         for k, v in clean.items()

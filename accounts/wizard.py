@@ -10,6 +10,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy
 
 from domains.models import Domain
+from tempusmail.views import add_service_error
 
 from . import forms, services
 from .models import EmailAccount
@@ -120,7 +121,7 @@ class AccountWizard:
         except ValidationError as error:
             form = self.form(len(STEPS))
             form.is_valid()
-            form.add_error(None, error)
+            add_service_error(form, error)
             return Outcome(step=len(STEPS), form=form)
         self.session.pop(self.key, None)
         return Outcome(account=account)

@@ -109,7 +109,8 @@ def endpoint(methods: tuple[str, ...], *, kind: str = ORGANIZATION):
             except BadRequest as exc:
                 return error(exc, 400)
             except ValidationError as exc:
-                return error(" ".join(exc.messages), 400)
+                fields = exc.message_dict if hasattr(exc, "error_dict") else None
+                return error(" ".join(exc.messages), 400, fields)
 
         wrapper.api_methods = methods
         wrapper.api_kind = kind

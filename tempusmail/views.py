@@ -8,8 +8,13 @@ from django.urls import reverse
 
 
 def add_service_error(form: Form, error: ValidationError) -> None:
-    """Show a service's refusal on the form that caused it."""
-    form.add_error(None, error)
+    """Show a service's refusal on the form that caused it: next to the field it names when
+    the form has that field, above the form otherwise (the services hold the rules)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 def home_url(user) -> str:

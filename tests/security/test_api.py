@@ -228,3 +228,17 @@ def test_openapi_schemas_match_real_answers(client, org_key, domain_a, account_a
     assert set(account) - set(schemas["Account"]["properties"]) == set(
         schemas["AccountSettings"]["properties"]
     )
+
+
+def test_paired_rules_read_the_stored_other_half(client, org_key, account_a):
+    """Turning the autoresponder on alone keeps the stored message: the rule "on needs a
+    message" reads the account's current body (services hold it), and a missing one is named."""
+    url = f"/api/v1/accounts/{account_a.pk}/"
+    refused = call(client, "PATCH", url, org_key, {"autoreply_enabled": True})
+    assert refused.status_code == 400
+    assert refused.json()["fields"] == {"autoreply_body": ["Write the automatic reply."]}
+    assert call(client, "PATCH", url, org_key, {"autoreply_body": "Away"}).status_code == 200
+    on = call(client, "PATCH", url, org_key, {"autoreply_enabled": True})
+    assert on.status_code == 200 and on.json()["autoreply_enabled"] is True
+    account_a.refresh_from_db()
+    assert account_a.autoreply_enabled and account_a.autoreply_body == "Away"
