@@ -26,8 +26,9 @@ from django.conf import settings
 
 from tempusmail.policy import store as policy_store
 
-from ..base import AccountState, BackendError, DomainState, Usage
+from ..base import AccountState, BackendError, DkimKey, DomainState, Usage
 from .directory import Directory
+from .dkim import KeyStore, checked_keys
 from .rows import forward_targets, mailbox_row
 from .schema import MAILBOX_COLUMNS, SCHEMA, SELECT_HELD, SELECT_MAILBOXES, UPSERT_MAILBOX
 
@@ -62,17 +63,60 @@ class DovecotBackend:
         (self.root / "sieve").mkdir(parents=True, exist_ok=True)
 
     def apply_domain(self, state: DomainState) -> None:
+        keys = checked_keys(state.name, state.dkim_keys)
         with self.connect() as db, db.transaction(state.name):
+            held = db.execute("SELECT version FROM domain WHERE name = ?", (state.name,))
+            held = held.fetchone()
+            if held is not None and held[0] > state.version:
+                log.info("ignored stale push of domain %s v%s", state.name, state.version)
+                return
             db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET active = excluded.active, "
                 "version = excluded.version WHERE domain.version <= excluded.version",
                 (state.name, int(state.active), state.version),
             )
+            # Inside the transaction: a concurrent older push cannot overwrite the files.
+            self._apply_dkim(db, state.name, keys)
+        self._write_selector_map()
 
     def remove_domain(self, name: str) -> None:
         with self.connect() as db, db.transaction(name):
             db.execute("DELETE FROM domain WHERE name = ?", (name,))
+            self._apply_dkim(db, name, ())
+        self._write_selector_map()
+
+    # --- DKIM keys for rspamd (dkim.py) ----------------------------------------------------
+
+    @property
+    def dkim(self) -> KeyStore:
+        return KeyStore(settings.DKIM_KEY_DIR, settings.DKIM_KEY_GROUP)
+
+    def _apply_dkim(self, db: Directory, domain: str, keys: tuple[DkimKey, ...]) -> None:
+        """The domain's key files and rows become exactly `keys`; retired ones are deleted."""
+        rows = db.execute("SELECT selector FROM dkim_key WHERE domain = ?", (domain,))
+        held = {row[0] for row in rows.fetchall()}
+        db.execute("DELETE FROM dkim_key WHERE domain = ?", (domain,))
+        store = self.dkim
+        for key in keys:
+            store.write(domain, key)
+            db.execute(
+                "INSERT INTO dkim_key (domain, selector, active) VALUES (?, ?, ?)",
+                (domain, key.selector, int(key.active)),
+            )
+        for selector in held - {key.selector for key in keys}:
+            store.remove(domain, selector)
+
+    def _write_selector_map(self) -> None:
+        """Rewritten from the committed rows under a lock, so concurrent pushes of different
+        domains cannot lose each other's line."""
+        store = self.dkim
+        with store.map_lock(), self.connect() as db:
+            active = db.execute(
+                "SELECT k.domain, k.selector FROM dkim_key k JOIN domain d ON d.name = k.domain "
+                "WHERE k.active = 1 AND d.active = 1"
+            ).fetchall()
+            store.write_map([(domain, selector) for domain, selector in active])
 
     def apply_account(self, state: AccountState) -> None:
         row = mailbox_row(state)

@@ -29,6 +29,12 @@ SCHEMA = [
         address VARCHAR(320) NOT NULL,
         target VARCHAR(320) NOT NULL,
         PRIMARY KEY (address, target))""",
+    # Which DKIM keys the filter holds (files in DKIM_KEY_DIR) and which one signs.
+    """CREATE TABLE IF NOT EXISTS dkim_key (
+        domain VARCHAR(253) NOT NULL,
+        selector VARCHAR(63) NOT NULL,
+        active INTEGER NOT NULL,
+        PRIMARY KEY (domain, selector))""",
 ]
 MAILBOX_COLUMNS = (
     "address",
