@@ -10,6 +10,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -223,7 +224,7 @@ def stack(mailstack, settings):
     for key, value in mailstack.env.items():
         setattr(settings, key, value)
     with DovecotBackend().connect() as db, db.transaction():
-        for table in ("forward", "alias", "mailbox", "domain"):
+        for table in ("forward", "alias", "mailbox", "domain", "dkim_key"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     return mailstack
 
@@ -411,3 +412,18 @@ def fetch_message(stack, address: str, subject: str, mailbox: str = "INBOX") -> 
 def header_values(stack, address: str, subject: str, name: str, mailbox="INBOX") -> list[str]:
     message = email.message_from_bytes(fetch_message(stack, address, subject, mailbox))
     return [str(value) for value in message.get_all(name, [])]
+
+
+def tls_context(stack) -> ssl.SSLContext:
+    """A client context that trusts only the stack's self-signed certificate (and checks the
+    name: 127.0.0.1 is in its subjectAltName)."""
+    return ssl.create_default_context(cafile=stack.values["TLS_CERT"])
+
+
+def submit(stack, login: str, rcpt: str, subject: str, sender: str = "", **kw) -> None:
+    """Send as a mail client does: submission port, STARTTLS, SMTP AUTH as `login`."""
+    sender = sender or login
+    with smtplib.SMTP("127.0.0.1", stack.port("SUBMISSION"), timeout=10) as client:
+        client.starttls(context=tls_context(stack))
+        client.login(login, PASSWORD)
+        client.sendmail(sender, [rcpt], message(sender, rcpt, subject, **kw))
