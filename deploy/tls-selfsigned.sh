@@ -6,6 +6,10 @@ set -eu
 cert=$1 key=$2 host=$3
 [ -s "$cert" ] && [ -s "$key" ] && exit 0
 mkdir -p "$(dirname "$cert")" "$(dirname "$key")"
+# Containers starting together share the files: one writes, the others find them.
+exec 9>"$(dirname "$key")/.selfsigned.lock"
+flock 9
+[ -s "$cert" ] && [ -s "$key" ] && exit 0
 umask 077
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
   -subj "/CN=$host" -addext "subjectAltName=DNS:$host,DNS:localhost,IP:127.0.0.1" \

@@ -12,9 +12,9 @@ from django.contrib.auth.hashers import make_password
 
 from tempusmail.mailbackend import AccountState
 from tempusmail.mailbackend.dovecot import DovecotBackend
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_until
 
-from .conftest import IMAP, POP, run_stack, tls_context
+from .conftest import IMAP, POP, message, run_stack, tls_context
 
 pytestmark = pytest.mark.mailstack
 ADDRESS = "tls1@tls.example"
@@ -98,6 +98,19 @@ def test_submission_login_over_starttls_and_implicit_tls(tls_stack):
     port = tls_stack.port("SUBMISSIONS")
     with smtplib.SMTP_SSL("127.0.0.1", port, context=context, timeout=10) as client:
         assert client.login(ADDRESS, PASSWORD)[0] == 235
+        client.sendmail(ADDRESS, [ADDRESS], message(ADDRESS, ADDRESS, "Over TLS"))
+
+    # The production-default stack delivers too (rspamd scanned it), read back over IMAPS.
+    def delivered():
+        client = IMAPS(tls_stack.port("IMAPS"), context)
+        try:
+            client.login(ADDRESS, PASSWORD)
+            client.select("INBOX", readonly=True)
+            return client.search(None, "SUBJECT", '"Over TLS"')[1][0].split()
+        finally:
+            client.logout()
+
+    wait_until(delivered, timeout=20, interval=0.3, what="'Over TLS' delivered")
 
 
 def test_password_without_tls_is_refused(tls_stack):
