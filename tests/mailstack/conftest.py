@@ -32,10 +32,8 @@ import render  # noqa: E402  (deploy/render.py: the same renderer make mailstack
 
 MAIL_UID = 5000
 # rspamd's compiled Hyperscan regexps, kept across runs and worktrees: a cold start takes
-# 15-40 s, a warm one about a second.
-RSPAMD_HS_CACHE = os.environ.get("RSPAMD_HS_CACHE") or str(
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tempusmail" / "rspamd-hs"
-)
+# 15-40 s, a warm one about a second. Outside any home directory: rspamd's own user writes it.
+RSPAMD_HS_CACHE = os.environ.get("RSPAMD_HS_CACHE") or "/var/cache/tempusmail-tests/rspamd-hs"
 
 
 def free_ports(count: int) -> list[int]:
