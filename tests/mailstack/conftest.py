@@ -84,7 +84,7 @@ def mailstack():
         yield stack
 
 
-def wait_rspamd(port: int, timeout: float = 180) -> None:
+def wait_rspamd(port: int, timeout: float = 300) -> None:
     """rspamd's scanner answers /ping once its rules are loaded (slow only on a cold cache)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
