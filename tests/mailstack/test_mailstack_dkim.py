@@ -178,3 +178,18 @@ def test_two_active_keys_are_refused():
     two, _ = new_key("s2")
     with pytest.raises(BackendError, match="more than one active"):
         checked_keys("a.example", (one, two))
+
+
+def test_without_the_filters_group_a_key_push_fails_and_saves_nothing(stack, settings, tmp_path):
+    settings.DKIM_KEY_DIR = tmp_path / "dkim"
+    settings.DKIM_KEY_GROUP = "tm-no-such-group"
+    backend = DovecotBackend()
+    backend.apply_domain(DomainState("plain.example", True, 1))  # no keys: no group needed
+    key, _txt = new_key("s1")
+    with pytest.raises(BackendError, match="DKIM_KEY_GROUP"):
+        backend.apply_domain(DomainState("plain.example", True, 2, (key,)))
+    with backend.connect() as db:
+        held = db.execute("SELECT version FROM domain WHERE name = 'plain.example'").fetchone()
+        keys = db.execute("SELECT * FROM dkim_key WHERE domain = 'plain.example'").fetchall()
+    assert (held[0], keys) == (1, [])
+    assert not backend.dkim.path("plain.example", "s1").exists()

@@ -111,12 +111,18 @@ class DovecotBackend:
         """Rewritten from the committed rows under a lock, so concurrent pushes of different
         domains cannot lose each other's line."""
         store = self.dkim
-        with store.map_lock(), self.connect() as db:
-            active = db.execute(
+        if not store.has_map() and not self._active_selectors():
+            return  # no DKIM in use: nothing to tell the filter (no group needed either)
+        with store.map_lock():
+            store.write_map(self._active_selectors())
+
+    def _active_selectors(self) -> list[tuple[str, str]]:
+        with self.connect() as db:
+            rows = db.execute(
                 "SELECT k.domain, k.selector FROM dkim_key k JOIN domain d ON d.name = k.domain "
                 "WHERE k.active = 1 AND d.active = 1"
             ).fetchall()
-            store.write_map([(domain, selector) for domain, selector in active])
+        return [(domain, selector) for domain, selector in rows]
 
     def apply_account(self, state: AccountState) -> None:
         row = mailbox_row(state)

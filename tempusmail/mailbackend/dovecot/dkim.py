@@ -107,6 +107,9 @@ class KeyStore:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
+    def has_map(self) -> bool:
+        return (self.directory / MAP_NAME).exists()
+
     def write_map(self, active: list[tuple[str, str]]) -> None:
         """`domain selector` per line: the selector rspamd signs that domain's mail with."""
         lines = "".join(f"{domain} {selector}\n" for domain, selector in sorted(active))
