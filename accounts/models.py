@@ -141,6 +141,8 @@ class EmailAccount(Provisioned):
     storage_used_bytes = models.PositiveBigIntegerField(default=0)
     last_login_at = models.DateTimeField(null=True, blank=True)
     sent_24h = models.PositiveIntegerField(default=0)
+    # The last collection could not read storage or sent counts: the values are the last known.
+    usage_stale = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["address"]
