@@ -27,6 +27,8 @@ EXPIRY_CHOICES = [
 ]
 MAX_FORWARDS = 20
 MAX_NETWORKS = 5
+# The reject-all reply is one SMTP reply line (Postfix cuts replies at 510 bytes).
+REJECT_MESSAGE_MAX = 300
 
 
 class UserManager(BaseUserManager):

@@ -15,9 +15,10 @@ from domains.models import Domain, Organization
 from security.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
-from .models import Alias, EmailAccount, User
+from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, User
 from .tasks import push_account
 from .validators import (
+    check_forward_loop,
     normalize_address,
     normalize_forwards,
     normalize_local_part,
@@ -98,8 +99,25 @@ def validate_options(*, domain: Domain, address: str, values: dict[str, Any]) ->
         clean["forward_to"] = normalize_forwards(clean["forward_to"], own_address=address)
     if "allowed_networks" in clean:
         clean["allowed_networks"] = normalize_networks(clean["allowed_networks"])
+    if "forward_to" in clean or "forward_keep_copy" in clean:
+        held = (
+            EmailAccount.objects.filter(address=address)
+            .values_list("forward_to", "forward_keep_copy")
+            .first()
+        ) or ([], True)
+        check_forward_loop(
+            address=address,
+            organization_id=domain.organization_id,
+            forward_to=clean.get("forward_to", held[0]),
+            keep_copy=bool(clean.get("forward_keep_copy", held[1])),
+        )
     if clean.get("reject_all") and not (clean.get("reject_message") or "").strip():
         raise ValidationError(_("Write the automatic reply that rejected senders receive."))
+    if len(clean.get("reject_message") or "") > REJECT_MESSAGE_MAX:
+        raise ValidationError(
+            _("The automatic reply can be at most %(max)d characters long.")
+            % {"max": REJECT_MESSAGE_MAX}
+        )
     start, end = clean.get("autoreply_start"), clean.get("autoreply_end")
     if start and end and end <= start:
         raise ValidationError(_("The autoresponder must end after it starts."))
@@ -284,6 +302,13 @@ def alias_add(*, account: EmailAccount, address: str) -> Alias:
     with transaction.atomic():
         if address_taken(address):
             raise ValidationError(_("%(address)s is already in use.") % {"address": address})
+        check_forward_loop(
+            address=account.address,
+            organization_id=account.organization_id,
+            forward_to=list(account.forward_to),
+            keep_copy=account.forward_keep_copy,
+            new_aliases={address: account.address},
+        )
         alias = Alias.objects.create(
             organization_id=account.organization_id,
             account=account,

@@ -49,12 +49,23 @@ def wait_port(port: int, timeout: float = 15) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def start_redis(base: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        + ["--appendonly", "no", "--dir", str(base)],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return proc
+
+
 @dataclass
 class Stack:
     dir: Path
     values: dict
     env: dict
     procs: list = field(default_factory=list)
+    redis: subprocess.Popen | None = None
 
     def port(self, name: str) -> int:
         return int(self.values[f"{name}_PORT"])
@@ -66,6 +77,14 @@ class Stack:
     def log(self) -> str:
         path = self.dir / "log" / "dovecot.log"
         return path.read_text() if path.exists() else ""
+
+    def stop_redis(self) -> None:
+        """The stack's own Redis (sending limits) goes down, as an outage would take it."""
+        self.redis.terminate()
+        self.redis.wait(timeout=10)
+
+    def start_redis(self) -> None:
+        self.redis = start_redis(self.dir, int(self.values["REDIS_PORT"]))
 
 
 @pytest.fixture(scope="package")
@@ -82,12 +101,13 @@ def run_stack(directory_url: str = ""):
     service from it; the mail directory is SQLite in there unless a URL is given."""
     need(bool(shutil.which("dovecot") and shutil.which("postfix")), "Dovecot/Postfix missing")
     need(os.geteuid() == 0, "Dovecot and Postfix run from a private config as root")
+    need(bool(shutil.which("redis-server")), "redis-server missing")
     base = Path(tempfile.mkdtemp(prefix="tm-mailstack-"))
     base.chmod(0o755)  # Dovecot's and Postfix's own users must reach their files
     saved: dict = {}
     try:  # a failed preparation leaves nothing behind either
         names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
-        ports = dict(zip(names, free_ports(len(names)), strict=True))
+        ports = dict(zip([*names, "REDIS"], free_ports(len(names) + 1), strict=True))
         policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
         values = render.render(
             base,
@@ -112,8 +132,8 @@ def run_stack(directory_url: str = ""):
             "MAIL_ROOT": values["MAIL_ROOT"],
             "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
             "DOVECOT_CONFIG": str(base / "dovecot.conf"),
-            # Its own Redis database: other test runs on this machine flush the cache's (14).
-            "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL.rsplit("/", 1)[0] + "/12",
+            # Its own Redis server (sending limits), which a test may stop and start again.
+            "POLICY_REDIS_URL": f"redis://127.0.0.1:{ports['REDIS']}/0",
         }
         saved.update({k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)})
         for key, value in env.items():
@@ -126,8 +146,9 @@ def run_stack(directory_url: str = ""):
             setattr(django_settings, key, value)
         shutil.rmtree(base, ignore_errors=True)
         raise
-    stack = Stack(dir=base, values=values, env=env)
+    stack = Stack(dir=base, values={**values, "REDIS_PORT": str(ports["REDIS"])}, env=env)
     try:
+        stack.start_redis()
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
         subprocess.run(["postfix", "-c", str(base / "postfix"), "start"], check=True)
         if policy:
@@ -156,7 +177,9 @@ def run_stack(directory_url: str = ""):
         subprocess.run(
             ["doveadm", "-c", str(base / "dovecot.conf"), "stop"], check=False, capture_output=True
         )
-        for proc in stack.procs:
+        for proc in [*stack.procs, stack.redis]:
+            if proc is None:
+                continue
             proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
