@@ -297,3 +297,48 @@ def sync_state(account) -> AccountState:
 
     account.refresh_from_db()
     return sync.account_state(account)
+
+
+def test_what_postfix_does_with_the_loops_the_panel_refuses(stack, mail_worker):
+    """Written straight into the directory (the panel refuses the first one): a circle of
+    forwards without a copy defers every message; one copy in the circle delivers."""
+    backend = DovecotBackend()
+
+    def loop(keep_copy: bool, version: int) -> None:
+        for me, other in (("loop1", "loop2"), ("loop2", "loop1")):
+            backend.apply_account(
+                dataclasses.replace(
+                    base_state(f"{me}@loop.example", version),
+                    forward_to=(f"{other}@loop.example",),
+                    forward_keep_copy=keep_copy and me == "loop1",
+                )
+            )
+
+    loop(keep_copy=False, version=1)
+    with pytest.raises(smtplib.SMTPResponseException) as deferred:
+        send(stack, "someone@outside.test", "loop1@loop.example", "round and round")
+    assert deferred.value.smtp_code == 451
+    assert b"4.6.0" in deferred.value.smtp_error
+    loop(keep_copy=True, version=2)
+    send(stack, "someone@outside.test", "loop2@loop.example", "stops at loop1")
+    wait_subject(stack, "loop1@loop.example", "stops at loop1")
+
+
+def base_state(address: str, version: int) -> AccountState:
+    return AccountState(
+        address=address,
+        password_hash=make_password(PASSWORD),
+        active=True,
+        quota_bytes=10 * 2**20,
+        services=frozenset({"imap", "pop", "smtp"}),
+        allowed_networks=(),
+        forward_to=(),
+        forward_keep_copy=True,
+        aliases=(),
+        autoresponder=None,
+        spam_to_inbox=False,
+        reject_all=False,
+        reject_message="",
+        daily_send_limit=50,
+        version=version,
+    )

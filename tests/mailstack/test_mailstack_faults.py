@@ -5,19 +5,22 @@ verify_backend reporting no drift: nothing lost, nothing stale."""
 import contextlib
 import io
 import os
+import sqlite3
+import subprocess
 import time
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
-from accounts import services, tasks
+from accounts import services, sync, tasks
 from accounts.models import EmailAccount
 from domains import services as domain_services
 from domains.models import Organization, Plan
 from tempusmail.celery import app
 from tests.conftest import wait_until
 
-from .conftest import imap_ok, wait_online
+from .conftest import imap_ok, send, wait_online, wait_subject
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
 
@@ -86,6 +89,133 @@ def test_verify_backend_reports_drift_and_repairs_it(stack, mail_worker, domain_
     assert code == 1 and "re-enqueued 1 account(s)" in out
     wait_online(account)
     assert verify() == (0, "no drift\n")
+
+
+def test_verify_backend_reports_and_repairs_domain_rows(
+    stack, mail_worker, domain_a, make_account, settings
+):
+    """A directory rebuilt from the accounts alone lacks a domain holding only aliases:
+    outside mail to the alias would bounce ("Relay access denied")."""
+    extra = domain_services.domain_create(organization=domain_a.organization, name="only.example")
+    account = make_account(domain_a, "dom1")
+    services.alias_add(account=account, address="info@only.example")
+    wait_online(account)
+    wait_until(lambda: applied(extra), what="the domain pushed")
+    send(stack, "someone@outside.test", "info@only.example", "before")
+    wait_subject(stack, "dom1@a.example", "before")
+
+    from tempusmail.mailbackend.dovecot import DovecotBackend
+
+    with DovecotBackend().connect() as db, db.transaction():  # a fresh, empty directory
+        for table in ("forward", "alias", "mailbox", "domain"):
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+    code, out = verify()
+    assert code == 1
+    assert "domain only.example: missing from the mail directory" in out
+    assert "domain a.example: missing from the mail directory" in out
+    code, out = verify("--repair")
+    assert "re-enqueued 2 domain(s)" in out
+    wait_online(account)
+    wait_until(lambda: applied(extra) and applied(domain_a), what="the domains pushed again")
+    assert verify() == (0, "no drift\n")
+    send(stack, "someone@outside.test", "info@only.example", "after")
+    wait_subject(stack, "dom1@a.example", "after")
+
+
+def applied(domain) -> bool:
+    domain.refresh_from_db()
+    return domain.applied_version >= domain.desired_version
+
+
+def test_the_directory_file_away_and_back_heals_within_seconds(
+    stack, mail_worker, domain_a, make_account
+):
+    account = make_account(domain_a, "away1")
+    wait_online(account)
+    assert imap_ok(stack, "away1@a.example")
+    path = stack.mail_root / "directory.db"
+    os.rename(path, path.with_suffix(".away"))
+    try:
+        doveadm(stack, "reload")  # Dovecot restarts its auth processes (any reload does)
+        wait_until(lambda: not imap_ok(stack, "away1@a.example"), what="logins failing meanwhile")
+        assert not path.exists()  # nobody created an empty directory in its place
+        code, out = verify()
+        assert code == 1 and "mail directory unavailable" in out
+    finally:
+        os.rename(path.with_suffix(".away"), path)
+    started = time.monotonic()
+    wait_until(lambda: imap_ok(stack, "away1@a.example"), timeout=10, what="logins back")
+    assert time.monotonic() - started < 5
+    send(stack, "someone@outside.test", "away1@a.example", "back again")
+    wait_subject(stack, "away1@a.example", "back again")
+    assert verify() == (0, "no drift\n")
+
+
+def test_verify_backend_notices_a_directory_the_servers_cannot_read_or_do_not_read(
+    stack, mail_worker, domain_a, make_account, settings
+):
+    account = make_account(domain_a, "perm1")
+    wait_online(account)
+    assert verify() == (0, "no drift\n")
+    path = stack.mail_root / "directory.db"
+    path.chmod(0o600)  # say a restore by hand as root, with root's umask: Postfix is locked out
+    try:
+        code, out = verify()
+        assert code == 1
+        assert f"mail directory: {path} is not readable by the mail servers" in out
+    finally:
+        path.chmod(0o644)
+    assert verify() == (0, "no drift\n")
+
+    # The panel and the servers pointed at different files: the rows look right, but what
+    # Dovecot answers is not what the panel wrote.
+    other = stack.dir / "other.db"
+    with sqlite3.connect(path) as source, sqlite3.connect(other) as copy:
+        source.backup(copy)
+    with sqlite3.connect(path) as served:
+        served.execute("UPDATE mailbox SET quota_bytes = 1 WHERE address = 'perm1@a.example'")
+    settings.MAIL_DIRECTORY_URL = f"sqlite:///{other}"
+    code, out = verify()
+    assert code == 1
+    assert (
+        f"perm1@a.example: Dovecot answers quota '*:bytes=1', desired "
+        f"'*:bytes={account.quota_bytes}'" in out
+    )
+
+
+def test_a_failed_quota_read_keeps_the_last_usage_and_marks_it_stale(
+    stack, mail_worker, domain_a, make_account, settings, owner, client_for
+):
+    account = make_account(domain_a, "usage1")
+    wait_online(account)
+    send(stack, "someone@outside.test", "usage1@a.example", "some mail", body="z" * 200_000)
+    wait_subject(stack, "usage1@a.example", "some mail")
+    sync.collect_usage()
+    account.refresh_from_db()
+    known = account.storage_used_bytes
+    assert known > 150_000 and not account.usage_stale
+
+    # doveadm cannot reach Dovecot (stopped, restarting, socket gone): nothing is read.
+    elsewhere = stack.dir / "elsewhere.conf"
+    text = (stack.dir / "dovecot.conf").read_text()
+    elsewhere.write_text(text.replace(f"base_dir = {stack.dir}/run", f"base_dir = {stack.dir}/x"))
+    settings.DOVECOT_CONFIG = str(elsewhere)
+    sync.collect_usage()
+    account.refresh_from_db()
+    assert account.storage_used_bytes == known and account.usage_stale
+    row = client_for(owner).get(
+        reverse("accounts:row", kwargs={"domain_pk": domain_a.pk, "pk": account.pk})
+    )
+    assert "(not current)" in row.content.decode()
+
+    settings.DOVECOT_CONFIG = str(stack.dir / "dovecot.conf")
+    sync.collect_usage()
+    account.refresh_from_db()
+    assert account.storage_used_bytes == known and not account.usage_stale
+
+
+def doveadm(stack, *args: str) -> None:
+    subprocess.run(["doveadm", "-c", str(stack.dir / "dovecot.conf"), *args], check=True)
 
 
 def test_outage_killed_worker_and_broker_down_end_online_without_drift(
