@@ -230,7 +230,7 @@ def account_set_password(
     password: str | None = None,
     by_admin: bool = True,
 ) -> None:
-    """A new mailbox password reaches the mail system at once (the push flushes auth caches).
+    """A new mailbox password reaches the mail system at once (Dovecot keeps no auth cache).
     Given the plain `password`, the security policy (strength, reuse, "disable password
     change" for the user, not the admin) is checked first; only its hash is kept."""
     from security.audit import audit
