@@ -71,11 +71,15 @@ def sql_vars(url: str) -> dict[str, str]:
     if parts.scheme == "sqlite":
         path = unquote(parts.path)
         path = path[1:] if path.startswith("//") else path
+        # Both servers only read, and must never create an empty file if it is briefly
+        # missing: an SQLite URI opened read-only (Debian's SQLite interprets URIs; Dovecot
+        # 2.3.19 ignores its own "readonly=yes" and would create a file of that name).
+        uri = f"file:{path}?mode=ro"
         return {
             "SQL_DRIVER": "sqlite",
-            "SQL_CONNECT": path,
+            "SQL_CONNECT": uri,
             "MAP_TYPE": "sqlite",
-            "MAP_CONNECT": f"dbpath = {path}",
+            "MAP_CONNECT": f"dbpath = {uri}",
         }
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         host, port = parts.hostname or "127.0.0.1", parts.port or 5432

@@ -57,12 +57,23 @@ def wait_port(port: int, timeout: float = 15) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def start_redis(base: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        + ["--appendonly", "no", "--dir", str(base)],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return proc
+
+
 @dataclass
 class Stack:
     dir: Path
     values: dict
     env: dict
     procs: list = field(default_factory=list)
+    redis: subprocess.Popen | None = None
 
     def port(self, name: str) -> int:
         return int(self.values[f"{name}_PORT"])
@@ -74,6 +85,14 @@ class Stack:
     def log(self) -> str:
         path = self.dir / "log" / "dovecot.log"
         return path.read_text() if path.exists() else ""
+
+    def stop_redis(self) -> None:
+        """The stack's own Redis (sending limits) goes down, as an outage would take it."""
+        self.redis.terminate()
+        self.redis.wait(timeout=10)
+
+    def start_redis(self) -> None:
+        self.redis = start_redis(self.dir, int(self.values["REDIS_PORT"]))
 
 
 @pytest.fixture(scope="package")
@@ -104,6 +123,7 @@ def run_stack(directory_url: str = "", **overrides: str):
     need(bool(shutil.which("dovecot") and shutil.which("postfix")), "Dovecot/Postfix missing")
     need(bool(shutil.which("rspamd")), "rspamd missing")
     need(os.geteuid() == 0, "Dovecot and Postfix run from a private config as root")
+    need(bool(shutil.which("redis-server")), "redis-server missing")
     base = Path(tempfile.mkdtemp(prefix="tm-mailstack-"))
     base.chmod(0o755)  # Dovecot's and Postfix's own users must reach their files
     saved: dict = {}
@@ -111,7 +131,7 @@ def run_stack(directory_url: str = "", **overrides: str):
     try:  # a failed preparation leaves nothing behind either
         names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
         names += ["IMAPS", "POP3S", "SUBMISSIONS", "RSPAMD", "RSPAMD_NORMAL", "RSPAMD_CONTROLLER"]
-        ports = dict(zip(names, free_ports(len(names)), strict=True))
+        ports = dict(zip([*names, "REDIS"], free_ports(len(names) + 1), strict=True))
         policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
         values = render.render(
             base,
@@ -147,8 +167,8 @@ def run_stack(directory_url: str = "", **overrides: str):
             "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
             "DOVECOT_CONFIG": str(base / "dovecot.conf"),
             "DKIM_KEY_DIR": values["DKIM_KEY_DIR"],
-            # Its own Redis database: other test runs on this machine flush the cache's (14).
-            "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL.rsplit("/", 1)[0] + "/12",
+            # Its own Redis server (sending limits), which a test may stop and start again.
+            "POLICY_REDIS_URL": f"redis://127.0.0.1:{ports['REDIS']}/0",
         }
         saved.update({k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)})
         for key, value in env.items():
@@ -162,7 +182,7 @@ def run_stack(directory_url: str = "", **overrides: str):
         shutil.rmtree(base, ignore_errors=True)
         dns.__exit__()
         raise
-    stack = Stack(dir=base, values=values, env=env)
+    stack = Stack(dir=base, values={**values, "REDIS_PORT": str(ports["REDIS"])}, env=env)
     try:
         rspamd_log = open(base / "log" / "rspamd.out", "w")  # noqa: SIM115
         stack.procs.append(
@@ -172,6 +192,7 @@ def run_stack(directory_url: str = "", **overrides: str):
                 stderr=subprocess.STDOUT,
             )
         )
+        stack.start_redis()
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
         subprocess.run(["postfix", "-c", str(base / "postfix"), "start"], check=True)
         if policy:
@@ -202,7 +223,9 @@ def run_stack(directory_url: str = "", **overrides: str):
         subprocess.run(
             ["doveadm", "-c", str(base / "dovecot.conf"), "stop"], check=False, capture_output=True
         )
-        for proc in stack.procs:
+        for proc in [*stack.procs, stack.redis]:
+            if proc is None:
+                continue
             proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)

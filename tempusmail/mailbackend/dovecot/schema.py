@@ -53,7 +53,7 @@ MAILBOX_COLUMNS = (
     "sieve",
     "version",
 )
-# What Dovecot's passdb answers from (and may hold in its auth cache).
+# What Dovecot's passdb answers from.
 AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
 # Built from the constant column names above, never from input.
 SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
