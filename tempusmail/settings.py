@@ -195,6 +195,9 @@ MAIL_ROOT = Path(os.environ.get("MAIL_ROOT", VAR_DIR / "mail"))
 MAIL_DIRECTORY_URL = os.environ.get("MAIL_DIRECTORY_URL", f"sqlite:///{MAIL_ROOT}/directory.db")
 DOVEADM = os.environ.get("DOVEADM", "doveadm")
 DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "dovecot.conf"))
+# Shared with the webmail and DAV servers: they read users' effective settings with it
+# (docs/services.md). Empty: that endpoint answers 401 to everybody.
+SERVICES_API_KEY = os.environ.get("SERVICES_API_KEY", "")
 
 LOGGING = {
     "version": 1,

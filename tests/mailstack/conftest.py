@@ -86,7 +86,8 @@ def run_stack(directory_url: str = ""):
     base.chmod(0o755)  # Dovecot's and Postfix's own users must reach their files
     saved: dict = {}
     try:  # a failed preparation leaves nothing behind either
-        names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
+        names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS"]
+        names += ["WEBMAIL_IMAP", "WEBMAIL_SUBMISSION", "POLICY"]  # the webmail's own ports
         ports = dict(zip(names, free_ports(len(names)), strict=True))
         policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
         values = render.render(
