@@ -31,7 +31,7 @@ def build(data: Path, config_file: Path) -> Path:
         (www / sub).mkdir(parents=True, exist_ok=True)
     for sub in ("logs", "temp"):
         (data / sub).mkdir(parents=True, exist_ok=True)
-    for name in ("program", "SQL", "bin", "skins"):
+    for name in ("index.php", "program", "SQL", "bin", "skins"):
         link(DEBIAN / name, www / name)
     for plugin in sorted((DEBIAN / "plugins").iterdir()):
         link(plugin, www / "plugins" / plugin.name)

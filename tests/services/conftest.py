@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from accounts.sync import account_push
+from tests.browser.conftest import browser_page  # noqa: F401  (the browser tests' Chromium)
 from tests.conftest import ROOT, need
 from tests.mailstack.conftest import free_ports, render, run_stack, wait_port
 

@@ -43,9 +43,6 @@ class tempusmail extends rcube_plugin
         $this->add_hook('identity_delete', [$this, 'identity_delete']);
         $this->add_hook('addressbooks_list', [$this, 'addressbooks_list']);
         $this->add_hook('addressbook_get', [$this, 'addressbook_get']);
-        if (!empty($_SESSION['tempusmail'])) {
-            $this->apply_config($_SESSION['tempusmail']);
-        }
     }
 
     // --- when to sync -----------------------------------------------------------------
@@ -64,6 +61,10 @@ class tempusmail extends rcube_plugin
             && (!$state || time() - $state['synced'] >= $every)
         ) {
             $this->sync();
+        }
+        elseif (!empty($_SESSION['tempusmail'])) {
+            // Plugins start before the session: the panel's values are applied here.
+            $this->apply_config($_SESSION['tempusmail']);
         }
         return $args;
     }
@@ -252,6 +253,9 @@ class tempusmail extends rcube_plugin
             return $args;
         }
         foreach ($args['form'] as $section => $fields) {
+            if (!isset($fields['content']) || !is_array($fields['content'])) {
+                continue;  // a section rendered as HTML (encryption keys)
+            }
             foreach (self::MANAGED as $name) {
                 unset($args['form'][$section]['content'][$name]);
             }
