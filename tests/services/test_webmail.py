@@ -3,7 +3,9 @@ Chromium: what a user sees after setting things in the portal, and what the admi
 switch and deactivation do."""
 
 import contextlib
+import imaplib
 import re
+import smtplib
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from tests.conftest import PASSWORD
-from tests.mailstack.conftest import imap_ok
+from tests.mailstack.conftest import IMAP, imap_ok
 from webmail_settings import services as webmail_services
 
 from .conftest import port, push
@@ -165,3 +167,42 @@ def test_webmail_off_or_deactivated_refuses_the_webmail_login(
     account_services.account_deactivate(account=account)
     push(account)
     assert not login(page, services, account.address)
+
+
+def imap_login(stack, name: str, address: str) -> bool:
+    client = IMAP(port(stack, name))
+    try:
+        client.login(address, PASSWORD)
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        client.logout()
+    return True
+
+
+def smtp_login(stack, name: str, address: str) -> bool:
+    with smtplib.SMTP("127.0.0.1", port(stack, name), timeout=10) as client:
+        try:
+            client.login(address, PASSWORD)
+        except smtplib.SMTPAuthenticationError:
+            return False
+    return True
+
+
+def test_the_webmails_ports_follow_the_webmail_flag_only(services, domain_a, make_account):
+    """Roundcube's own IMAP listener and submission port: Webmail on with IMAP and SMTP off
+    reads and sends; then the reverse. Dovecot's auth cache keeps the two apart."""
+    account = make_account(domain_a, "erin")
+    account_services.account_update(account=account, values={"services": ["webmail"]})
+    push(account)
+    assert imap_login(services, "WEBMAIL_IMAP", account.address)
+    assert smtp_login(services, "WEBMAIL_SUBMISSION", account.address)
+    assert not imap_login(services, "IMAP", account.address)
+    assert not smtp_login(services, "SUBMISSION", account.address)
+
+    account_services.account_update(account=account, values={"services": ["imap", "smtp"]})
+    push(account)
+    assert imap_login(services, "IMAP", account.address)
+    assert smtp_login(services, "SUBMISSION", account.address)
+    assert not imap_login(services, "WEBMAIL_IMAP", account.address)
+    assert not smtp_login(services, "WEBMAIL_SUBMISSION", account.address)
