@@ -19,11 +19,12 @@ class Client(ClientXMPP):
     """Connects, records whether the login worked and the messages received."""
 
     def __init__(self, jid: str, password: str) -> None:
-        super().__init__(jid, password)
-        self.enable_starttls = False
+        super().__init__(
+            jid, password, plugin_config={"feature_mechanisms": {"unencrypted_plain": True}}
+        )
+        self.enable_starttls = False  # the development stack's Prosody has no certificate
         self.enable_direct_tls = False
         self.enable_plaintext = True
-        self["feature_mechanisms"].unencrypted_plain = True
         self.outcome: asyncio.Future = asyncio.get_event_loop().create_future()
         self.received: list[tuple[str, str]] = []
         self.add_event_handler("session_start", self._started)
