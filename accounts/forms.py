@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from domains.forms import storage_label
-from domains.models import SERVICE_LABELS, Domain
+from domains.models import SERVICE_LABELS, SERVICES_HELP, Domain
 
 from . import validators
 from .models import (
@@ -125,7 +125,10 @@ class ServicesForm(forms.Form):
 
     quota_mb = forms.TypedChoiceField(label=_("Storage capacity"), coerce=int)
     services = forms.MultipleChoiceField(
-        label=_("Services"), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Services"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=SERVICES_HELP,
     )
 
     def __init__(self, *args, domain: Domain, **kwargs):

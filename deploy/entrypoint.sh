@@ -1,7 +1,7 @@
 #!/bin/sh
 # docker-compose entrypoint of the mail image: render deploy/ into /etc/tempusmail with the
 # TM_* variables, then run one role in the foreground: dovecot | postfix | rspamd | policy |
-# worker.
+# worker | webmail | dav | xmpp (docs/services.md).
 set -eu
 CONF=/etc/tempusmail
 MAIL_UID="${TM_MAIL_UID:-5000}"
@@ -23,5 +23,19 @@ case "${1:-}" in
   worker)
     python -m tempusmail.mailbackend.dovecot init
     exec celery -A tempusmail worker -l info ;;
+  webmail)
+    # PHP's built-in server with a few workers; behind a TLS proxy (or PHP-FPM) in production.
+    public="$(python /app/deploy/roundcube/tree.py "${TM_ROUNDCUBE_DIR:-$CONF/roundcube}" \
+              "$CONF/roundcube/config.inc.php")"
+    export PHP_CLI_SERVER_WORKERS="${PHP_CLI_SERVER_WORKERS:-4}"
+    exec php -S "0.0.0.0:${TM_WEBMAIL_PORT:-10080}" -t "$public" ;;
+  dav)
+    mkdir -p "${MAIL_ROOT}/dav"
+    PYTHONPATH=/app/deploy/radicale exec python -m radicale --config "$CONF/radicale/config" ;;
+  xmpp)
+    mkdir -p "${MAIL_ROOT}/xmpp/data"
+    chown -R prosody:prosody "${MAIL_ROOT}/xmpp"
+    exec setpriv --reuid=prosody --regid=prosody --init-groups \
+      prosody -F --config "$CONF/prosody/prosody.cfg.lua" ;;
   *) exec "$@" ;;
 esac

@@ -10,6 +10,7 @@ docker-compose mail containers run it too.
 
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -52,6 +53,20 @@ DEFAULTS = {
     "RSPAMD_MAP_WATCH_INTERVAL": "60s",
     # DKIM private keys and the selector map the adapter writes (empty: MAIL_ROOT/dkim).
     "DKIM_KEY_DIR": "",
+    # Webmail, DAV and XMPP (docs/services.md).
+    "WEBMAIL_IMAP_PORT": "10144",
+    "WEBMAIL_SUBMISSION_PORT": "10588",
+    "WEBMAIL_PORT": "10080",
+    "DAV_PORT": "10232",
+    "XMPP_PORT": "10222",
+    "XMPP_DATA_DIR": "",
+    "PANEL_URL": "http://127.0.0.1:8000",
+    "SERVICES_API_KEY": "",
+    "ROUNDCUBE_DES_KEY": "",
+    "ROUNDCUBE_DIR": "",
+    "DAV_DIR": "",
+    "XMPP_REQUIRE_TLS": "false",
+    "XMPP_ALLOW_PLAIN": "true",
     "POLICY_PORT": "",
     "POLICY_HOST": "127.0.0.1",
     "MAIL_UID": "5000",
@@ -136,6 +151,14 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values.setdefault("LOG_DIR", str(out / "log"))
     values.setdefault("QUEUE_DIR", str(out / "queue"))
     values["RENDER_DIR"] = str(out)
+    values["DEPLOY_DIR"] = str(HERE)
+    values["ROUNDCUBE_DIR"] = values["ROUNDCUBE_DIR"] or str(out / "roundcube")
+    values["XMPP_HOSTS_FILE"] = f"{root}/xmpp-hosts.cfg.lua"  # written by the mail adapter
+    values["DAV_DIR"] = values["DAV_DIR"] or f"{root}/dav"
+    values["XMPP_DATA_DIR"] = values["XMPP_DATA_DIR"] or f"{root}/xmpp"
+    # Roundcube encrypts the IMAP password in its session with it: 24 characters, kept
+    # across renders only if given (a new key ends open webmail sessions, nothing else).
+    values["ROUNDCUBE_DES_KEY"] = values["ROUNDCUBE_DES_KEY"] or secrets.token_hex(12)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
     values.update(tls_vars(out, values))
     values.update(rspamd_vars(out, values))
@@ -144,6 +167,8 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     everywhere = values["LISTEN"] == "*"
     values["INET_INTERFACES"] = "all" if everywhere else values["LISTEN"]
     values["BIND_PREFIX"] = "" if everywhere else values["LISTEN"] + ":"
+    values["DAV_LISTEN"] = "0.0.0.0" if everywhere else values["LISTEN"]  # noqa: S104
+    values["XMPP_LISTEN"] = values["LISTEN"]
     # The sending-limit policy service (python -m tempusmail.policy): checked at RCPT and
     # counted at end of data on the submission port; no port, no limit enforcement.
     port = values["POLICY_PORT"]
@@ -153,11 +178,16 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     return values
 
 
-def render(out: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Write every *.in template below deploy/ into OUT (same relative path, no .in)."""
+def render(
+    out: Path, overrides: dict[str, str] | None = None, only: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Write every *.in template below deploy/ (or below the directories `only` names) into
+    OUT (same relative path, no .in)."""
     out = Path(out).resolve()
     values = settings(out, overrides or {})
     for template in sorted(HERE.glob("*/**/*.in")):
+        if only and template.relative_to(HERE).parts[0] not in only:
+            continue
         text = template.read_text()
 
         def fill(match: re.Match, template: Path = template) -> str:

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import SERVICE_LABELS, Plan
+from .models import SERVICE_LABELS, SERVICES_HELP, Plan
 from .validators import normalize_domain_name
 
 
@@ -26,7 +26,10 @@ class DomainCreateForm(forms.Form):
 
 class DomainSettingsForm(forms.Form):
     services = forms.MultipleChoiceField(
-        label=_("Services offered to accounts"), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Services offered to accounts"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=SERVICES_HELP,
     )
     storage_options_mb = forms.TypedMultipleChoiceField(
         label=_("Storage capacities offered"), coerce=int, widget=forms.CheckboxSelectMultiple

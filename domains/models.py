@@ -19,6 +19,12 @@ SERVICE_LABELS = {
     "xmpp": _("XMPP access"),
 }
 SERVICE_CHOICES = [(code, SERVICE_LABELS[code]) for code in SERVICES]
+# What the switches do (docs/services.md); ActiveSync is only stored: nothing in Debian serves it.
+SERVICES_HELP = _(
+    "Webmail, DAV (calendars and contacts) and XMPP (chat) sign in with the mailbox address and "
+    "password. No ActiveSync server is included: that setting is only stored, for an ActiveSync "
+    "gateway your provider may run."
+)
 
 
 def validate_services(value) -> None:

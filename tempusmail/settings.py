@@ -200,6 +200,14 @@ DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "d
 DKIM_KEY_DIR = Path(os.environ.get("DKIM_KEY_DIR", MAIL_ROOT / "dkim"))
 DKIM_KEY_GROUP = os.environ.get("DKIM_KEY_GROUP", "_rspamd")
 
+# Shared with the webmail and DAV servers: they read users' effective settings with it
+# (docs/services.md). Empty: that endpoint answers 401 to everybody. `make mailstack` writes
+# one into var/services-api-key for development, read here when the variable is unset.
+_SERVICES_KEY_FILE = VAR_DIR / "services-api-key"
+SERVICES_API_KEY = os.environ.get("SERVICES_API_KEY") or (
+    _SERVICES_KEY_FILE.read_text().strip() if _SERVICES_KEY_FILE.is_file() else ""
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -20,6 +20,19 @@ def get_mailbox_for(user) -> EmailAccount:
     return account
 
 
+def get_mailbox_for_service(address: str, service: str) -> EmailAccount:
+    """The mailbox a mail-side service (already holding the provider's key) asks about: only
+    an active one with that service on; anything else is a 404."""
+    account = (
+        EmailAccount.objects.select_related("domain", "user")
+        .filter(address=address.strip().lower(), is_active=True, deleting=False)
+        .first()
+    )
+    if account is None or service not in account.services:
+        raise not_found()
+    return account
+
+
 def get_signature_for(account: EmailAccount, pk) -> Signature:
     """One of the account's own signatures; anybody else's is a 404."""
     signature = Signature.objects.filter(account=account, pk=pk).first()

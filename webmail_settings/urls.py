@@ -3,7 +3,7 @@ the other domain pages."""
 
 from django.urls import path
 
-from . import views
+from . import service_api, views
 
 app_name = "portal"
 urlpatterns = [
@@ -21,5 +21,6 @@ urlpatterns = [
     path("portal/spam/", views.spam, name="spam"),
     path("portal/security/", views.security, name="security"),
     path("portal/api/settings", views.api_settings, name="api_settings"),
+    path("portal/api/service/settings", service_api.settings, name="service_settings"),
     path("domains/<int:pk>/webmail/", views.domain_webmail, name="domain_webmail"),
 ]

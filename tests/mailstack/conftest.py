@@ -131,6 +131,7 @@ def run_stack(directory_url: str = "", **overrides: str):
     try:  # a failed preparation leaves nothing behind either
         names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
         names += ["IMAPS", "POP3S", "SUBMISSIONS", "RSPAMD", "RSPAMD_NORMAL", "RSPAMD_CONTROLLER"]
+        names += ["WEBMAIL_IMAP", "WEBMAIL_SUBMISSION"]  # the webmail's own ports
         ports = dict(zip([*names, "REDIS"], free_ports(len(names) + 1), strict=True))
         policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
         values = render.render(

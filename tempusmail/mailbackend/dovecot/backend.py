@@ -32,7 +32,15 @@ from ..base import AccountState, BackendError, DkimKey, DomainState, Usage
 from .directory import Directory
 from .dkim import KeyStore, checked_keys
 from .rows import forward_targets, mailbox_row
-from .schema import MAILBOX_COLUMNS, SCHEMA, SELECT_HELD, SELECT_MAILBOXES, UPSERT_MAILBOX
+from .schema import (
+    ADDED_COLUMNS,
+    MAILBOX_COLUMNS,
+    SCHEMA,
+    SELECT_HELD,
+    SELECT_MAILBOXES,
+    UPSERT_MAILBOX,
+)
+from .xmpp import HOSTS_FILE, write_hosts
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +66,34 @@ class DovecotBackend:
         with self.connect(create=True) as db:
             for statement in SCHEMA:
                 db.execute(statement)
+            self._add_columns(db)
             if not db.sqlite:
                 db.conn.commit()
             else:
                 db.path.chmod(0o644)
+            self._write_xmpp_hosts(db)
         (self.root / "sieve").mkdir(parents=True, exist_ok=True)
+
+    def _add_columns(self, db: Directory) -> None:
+        """Bring a mailbox table created by an older release up to MAILBOX_COLUMNS."""
+        if db.sqlite:
+            held = {row[1] for row in db.execute("PRAGMA table_info(mailbox)").fetchall()}
+        else:
+            held = {
+                row[0]
+                for row in db.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'mailbox' AND table_schema = current_schema()"
+                ).fetchall()
+            }
+        for name, definition in ADDED_COLUMNS.items():
+            if name not in held:  # constant names and types, never input
+                db.execute(f"ALTER TABLE mailbox ADD COLUMN {name} {definition}")
+
+    def _write_xmpp_hosts(self, db: Directory) -> None:
+        """The XMPP server serves the active domains (deploy/prosody reads this file)."""
+        names = [r[0] for r in db.execute("SELECT name FROM domain WHERE active = 1").fetchall()]
+        write_hosts(self.root / HOSTS_FILE, names)
 
     def apply_domain(self, state: DomainState) -> None:
         keys = checked_keys(state.name, state.dkim_keys)
@@ -80,12 +111,14 @@ class DovecotBackend:
             )
             # Inside the transaction: a concurrent older push cannot overwrite the files.
             self._apply_dkim(db, state.name, keys)
+            self._write_xmpp_hosts(db)
         self._write_selector_map()
 
     def remove_domain(self, name: str) -> None:
         with self.connect() as db, db.transaction(name):
             db.execute("DELETE FROM domain WHERE name = ?", (name,))
             self._apply_dkim(db, name, ())
+            self._write_xmpp_hosts(db)
         self._write_selector_map()
 
     # --- DKIM keys for rspamd (dkim.py) ----------------------------------------------------
@@ -135,11 +168,13 @@ class DovecotBackend:
                 log.info("ignored stale push of %s v%s", state.address, state.version)
                 return
             db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
-            db.execute(
+            added = db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, 1, 0) "
                 "ON CONFLICT (name) DO NOTHING",
                 (row["domain"],),
-            )
+            ).rowcount
+            if added:
+                self._write_xmpp_hosts(db)
             db.execute("DELETE FROM alias WHERE mailbox = ?", (state.address,))
             for alias in state.aliases:
                 db.execute(

@@ -69,6 +69,10 @@ def mailbox_row(state: AccountState) -> dict:
         "imap": int("imap" in state.services),
         "pop3": int("pop" in state.services),
         "smtp": int("smtp" in state.services),
+        "webmail": int("webmail" in state.services),
+        "dav": int("dav" in state.services),
+        "xmpp": int("xmpp" in state.services),
+        "activesync": int("activesync" in state.services),
         "allow_nets": ",".join(state.allowed_networks),
         "reject_all": int(state.reject_all),
         # One SMTP reply line: what a rejected sender sees.

@@ -15,6 +15,10 @@ SCHEMA = [
         imap INTEGER NOT NULL,
         pop3 INTEGER NOT NULL,
         smtp INTEGER NOT NULL,
+        webmail INTEGER NOT NULL DEFAULT 0,
+        dav INTEGER NOT NULL DEFAULT 0,
+        xmpp INTEGER NOT NULL DEFAULT 0,
+        activesync INTEGER NOT NULL DEFAULT 0,
         allow_nets TEXT NOT NULL,
         reject_all INTEGER NOT NULL,
         reject_text TEXT NOT NULL,
@@ -36,6 +40,10 @@ SCHEMA = [
         active INTEGER NOT NULL,
         PRIMARY KEY (domain, selector))""",
 ]
+# Columns added after the first release: init_directory adds them to an older table.
+ADDED_COLUMNS = {
+    name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")
+}
 MAILBOX_COLUMNS = (
     "address",
     "domain",
@@ -46,6 +54,10 @@ MAILBOX_COLUMNS = (
     "imap",
     "pop3",
     "smtp",
+    "webmail",
+    "dav",
+    "xmpp",
+    "activesync",
     "allow_nets",
     "reject_all",
     "reject_text",
@@ -54,7 +66,19 @@ MAILBOX_COLUMNS = (
     "version",
 )
 # What Dovecot's passdb answers from.
-AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
+# (Dovecot answers webmail, DAV and XMPP logins too; an ActiveSync gateway reads activesync.)
+AUTH_COLUMNS = (
+    "password",
+    "active",
+    "imap",
+    "pop3",
+    "smtp",
+    "allow_nets",
+    "webmail",
+    "dav",
+    "xmpp",
+    "activesync",
+)
 # Built from the constant column names above, never from input.
 SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
 UPSERT_MAILBOX = (
