@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services, sync
 from accounts.models import EmailAccount
+from domains.models import Verification
 from tempusmail.mailbackend import get_backend
 from tempusmail.mailbackend.dovecot import (
     MAILBOX_COLUMNS,
@@ -38,8 +39,12 @@ class Command(BaseCommand):
         limits = self.limits(backend, list(held))
         drifted: list[EmailAccount] = []
         differences = 0
+        # Accounts of pending domains are not in the mail directory by design.
         accounts = (
-            EmailAccount.objects.select_related("user").prefetch_related("aliases").order_by("pk")
+            EmailAccount.objects.filter(domain__verification=Verification.VERIFIED)
+            .select_related("user", "domain")
+            .prefetch_related("aliases__domain")
+            .order_by("pk")
         )
         for account in accounts.iterator(chunk_size=500):
             found = self.compare(backend, account, held.pop(account.address, None), limits)

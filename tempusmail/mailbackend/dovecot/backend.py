@@ -63,16 +63,33 @@ class DovecotBackend:
 
     def apply_domain(self, state: DomainState) -> None:
         with self.connect() as db, db.transaction(state.name):
+            held = db.execute("SELECT version FROM domain WHERE name = ?", (state.name,))
+            held = held.fetchone()
+            if held is not None and held[0] > state.version:
+                log.info("ignored stale push of domain %s v%s", state.name, state.version)
+                return
             db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET active = excluded.active, "
                 "version = excluded.version WHERE domain.version <= excluded.version",
                 (state.name, int(state.active), state.version),
             )
+            self._write_default_aliases(db, state)
+
+    def _write_default_aliases(self, db: Directory, state: DomainState) -> None:
+        db.execute("DELETE FROM domain_alias WHERE domain = ?", (state.name,))
+        for address, target in state.default_aliases:
+            db.execute(
+                "INSERT INTO domain_alias (address, domain, target) VALUES (?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET domain = excluded.domain, "
+                "target = excluded.target",
+                (address, state.name, target),
+            )
 
     def remove_domain(self, name: str) -> None:
         with self.connect() as db, db.transaction(name):
             db.execute("DELETE FROM domain WHERE name = ?", (name,))
+            db.execute("DELETE FROM domain_alias WHERE domain = ?", (name,))
 
     def apply_account(self, state: AccountState) -> None:
         row = mailbox_row(state)
