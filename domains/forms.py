@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import storage_label
 
 from .models import SERVICE_LABELS, Plan
-from .validators import normalize_domain_name
+from .validators import normalize_claim
 
 
 class DomainCreateForm(forms.Form):
@@ -19,7 +19,7 @@ class DomainCreateForm(forms.Form):
             self.fields["organization"].widget = forms.HiddenInput()
 
     def clean_name(self):
-        return normalize_domain_name(self.cleaned_data["name"])
+        return normalize_claim(self.cleaned_data["name"])
 
 
 class DomainSettingsForm(forms.Form):

@@ -253,3 +253,22 @@ def dns_server(settings):
         settings.DNS_PORT = server.port
         settings.DNS_TIMEOUT = 1.0
         yield server
+
+
+@pytest.fixture
+def run_tasks(django_capture_on_commit_callbacks):
+    """Run what a block enqueues after commit, inline (Celery eager), as a worker would:
+    `with run_tasks(): ...`."""
+    from tempusmail.celery import app
+
+    @contextlib.contextmanager
+    def block():
+        saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+        app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield
+        finally:
+            app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+    return block
