@@ -9,6 +9,7 @@ forbidden (no entity expansion, no external fetches).
 """
 
 import plistlib
+import re
 import uuid
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
@@ -57,6 +58,20 @@ def domain_part(value: str) -> str:
         return normalize_domain_name(name)
     except ValidationError:
         return ""
+
+
+LOCAL_PART = re.compile(r"[a-z0-9._+-]{1,64}")
+
+
+def client_address(value: str) -> str:
+    """A plain address as a mail client sends it (lowercased local part and ASCII domain),
+    or "" for anything else: quoted local parts and markup have no business here."""
+    local, at, _domain = (value or "").strip()[:320].rpartition("@")
+    name = domain_part(value)
+    local = local.lower()
+    if not at or not name or not LOCAL_PART.fullmatch(local):
+        return ""
+    return f"{local}@{name}"
 
 
 def hosted_domain(value: str) -> Domain | None:

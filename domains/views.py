@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.core.validators import validate_email
 from django.db.models import Count, Sum
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.shortcuts import redirect, render
@@ -260,15 +259,9 @@ def autoconfig_thunderbird(request):
 @require_POST
 def autodiscover(request):
     """Outlook's POX Autodiscover: POST /autodiscover/autodiscover.xml."""
-    address = autoconfig.autodiscover_address(request.body)
+    address = autoconfig.client_address(autoconfig.autodiscover_address(request.body))
     if not address:
         return HttpResponseBadRequest("expected an Autodiscover request", content_type="text/plain")
-    try:
-        validate_email(address)
-    except ValidationError:
-        return HttpResponseBadRequest("expected an email address", content_type="text/plain")
-    domain = autoconfig.hosted_domain(address)
-    if domain is None:
+    if autoconfig.hosted_domain(address) is None:
         return HttpResponseNotFound("unknown domain", content_type="text/plain")
-    local = address.rpartition("@")[0].lower()
-    return HttpResponse(autoconfig.autodiscover_xml(f"{local}@{domain.name}"), content_type=XML)
+    return HttpResponse(autoconfig.autodiscover_xml(address), content_type=XML)
