@@ -114,6 +114,8 @@ def run_stack(directory_url: str = ""):
             "DOVECOT_CONFIG": str(base / "dovecot.conf"),
             # Its own Redis database: other test runs on this machine flush the cache's (14).
             "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL.rsplit("/", 1)[0] + "/12",
+            # abuse@ of every domain: a mailbox of the stack (tests/mailstack/test_domains.py).
+            "PLATFORM_ABUSE_ADDRESS": "desk@desk.example",
         }
         saved.update({k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)})
         for key, value in env.items():
@@ -175,7 +177,7 @@ def stack(mailstack, settings):
     for key, value in mailstack.env.items():
         setattr(settings, key, value)
     with DovecotBackend().connect() as db, db.transaction():
-        for table in ("forward", "alias", "mailbox", "domain"):
+        for table in ("forward", "alias", "domain_alias", "mailbox", "domain"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     return mailstack
 

@@ -12,10 +12,9 @@ from django.core.management import call_command
 
 from accounts import services, tasks
 from accounts.models import EmailAccount
-from domains import services as domain_services
 from domains.models import Organization, Plan
 from tempusmail.celery import app
-from tests.conftest import wait_until
+from tests.conftest import make_domain, wait_until
 
 from .conftest import imap_ok, wait_online
 
@@ -68,7 +67,7 @@ def big_domain(db):
         max_daily_send_limit=1000,
     )
     org = Organization.objects.create(name="Faults Inc", plan=plan)
-    return domain_services.domain_create(organization=org, name="faults.example")
+    return make_domain(org, "faults.example")
 
 
 def test_verify_backend_reports_drift_and_repairs_it(stack, mail_worker, domain_a, make_account):
