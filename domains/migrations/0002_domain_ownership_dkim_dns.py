@@ -7,13 +7,15 @@ from django.db import migrations, models
 
 def existing_domains_are_verified(apps, schema_editor):
     """Domains added before ownership checks existed are already live in the mail directory:
-    they stay verified. Each still gets its own token."""
+    they stay verified. Each gets its own token and a new version, so the reconciler pushes
+    it again with its default addresses (abuse@, postmaster@, support@)."""
     Domain = apps.get_model("domains", "Domain")
     for domain in Domain.objects.all().only("pk", "created_at"):
         Domain.objects.filter(pk=domain.pk).update(
             verification="verified",
             verified_at=domain.created_at,
             verification_token=domains.models.new_verification_token(),
+            desired_version=models.F("desired_version") + 1,
         )
 
 
