@@ -14,12 +14,15 @@ def accounts_for(user) -> QuerySet[EmailAccount]:
     return EmailAccount.objects.filter(organization__memberships__user=user)
 
 
-def get_account_for(user, pk, *, write: bool = False, manage: bool = False) -> EmailAccount:
+def get_account_for(
+    user, pk, *, write: bool = False, manage: bool = False, organization_id: int | None = None
+) -> EmailAccount:
+    """`organization_id` narrows to one organization (an organization token's): outside it, 404."""
     account = (
         accounts_for(user)
         .select_related("domain", "organization__plan", "user")
         .annotate(member_role=role_subquery(user))
-        .filter(pk=pk)
+        .filter(pk=pk, **({"organization_id": organization_id} if organization_id else {}))
         .first()
     )
     check_role(account.member_role if account else None, write=write, manage=manage)

@@ -9,12 +9,12 @@ from functools import cache
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from domains.forms import storage_label
 from domains.models import SERVICE_LABELS, Domain
 
 from . import validators
@@ -26,6 +26,7 @@ from .models import (
     MAX_NETWORKS,
     TIME_FORMATS,
 )
+from .services import address_taken
 
 
 @cache
@@ -67,14 +68,11 @@ def generate_password(length: int = 16) -> str:
             return password
 
 
-def storage_label(mb: int) -> str:
-    return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
-
-
 class LinesField(forms.CharField):
     """A textarea of one value per line, cleaned into a list."""
 
     widget = forms.Textarea(attrs={"rows": 4})
+    lines = True  # the API's form bridge sends it a JSON list as lines
 
     def __init__(self, *, max_items: int, **kwargs):
         self.max_items = max_items
@@ -107,8 +105,6 @@ class NewAccountForm(forms.Form):
         self.password_set = password_set
 
     def clean_local_part(self):
-        from .services import address_taken
-
         local = validators.normalize_local_part(self.cleaned_data["local_part"])
         if address_taken(f"{local}@{self.domain.name}"):
             raise ValidationError(_("This address is already in use."))
@@ -148,9 +144,6 @@ class GeneralForm(ServicesForm):
     def __init__(self, *args, domain: Domain, **kwargs):
         super().__init__(*args, domain=domain, **kwargs)
         plan = domain.organization.plan
-        self.fields["daily_send_limit"].validators.append(
-            MaxValueValidator(plan.max_daily_send_limit)
-        )
         self.fields["daily_send_limit"].help_text = _(
             "Plan default %(default)d a day; above it the extra sending may entail a cost."
         ) % {"default": plan.default_daily_send_limit}
@@ -221,14 +214,6 @@ class OtherForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def clean(self):
-        data = super().clean()
-        if data.get("reject_all") and not (data.get("reject_message") or "").strip():
-            self.add_error(
-                "reject_message", _("Write the automatic reply that rejected senders receive.")
-            )
-        return data
-
 
 class MasterForm(forms.Form):
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
@@ -265,15 +250,6 @@ class AutoresponderForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("autoreply_enabled") and not (data.get("autoreply_body") or "").strip():
-            self.add_error("autoreply_body", _("Write the automatic reply."))
-        start, end = data.get("autoreply_start"), data.get("autoreply_end")
-        if start and end and end <= start:
-            self.add_error("autoreply_end", _("The autoresponder must end after it starts."))
-        return data
 
 
 class WebmailForm(forms.Form):

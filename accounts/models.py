@@ -214,3 +214,19 @@ class Alias(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class PasswordHistory(models.Model):
+    """Hashes a user had before, so a reuse policy can refuse them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "password history"
+        db_table = "security_passwordhistory"  # kept when the model moved here from security
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d}"

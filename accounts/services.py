@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from domains.models import Domain, Organization
-from security.audit import audit
+from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
 from .models import Alias, EmailAccount, User
+from .passwords import check_password_policy, remember_password
 from .tasks import push_account
 from .validators import (
     normalize_address,
@@ -75,8 +76,26 @@ def address_taken(address: str) -> bool:
     )
 
 
-def validate_options(*, domain: Domain, address: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Check option values against the domain and plan; return them normalized."""
+# Rules that read two fields: checked against the account's current value of the other one.
+PAIRED_FIELDS = (
+    "reject_all",
+    "reject_message",
+    "autoreply_enabled",
+    "autoreply_body",
+    "autoreply_start",
+    "autoreply_end",
+)
+
+
+def validate_options(
+    *,
+    domain: Domain,
+    address: str,
+    values: dict[str, Any],
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Check option values against the domain and plan; return them normalized. The rules
+    live here only: forms shape input, and show these refusals next to the field named."""
     unknown = set(values) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError(_("Unknown settings: %(names)s") % {"names": ", ".join(unknown)})
@@ -92,18 +111,27 @@ def validate_options(*, domain: Domain, address: str, values: dict[str, Any]) ->
         1 <= clean["daily_send_limit"] <= plan.max_daily_send_limit
     ):
         raise ValidationError(
-            _("Your plan allows a daily sending limit between 1 and %(max)d.")
-            % {"max": plan.max_daily_send_limit}
+            {
+                "daily_send_limit": _(
+                    "Your plan allows a daily sending limit between 1 and %(max)d."
+                )
+                % {"max": plan.max_daily_send_limit}
+            }
         )
     if "forward_to" in clean:
         clean["forward_to"] = normalize_forwards(clean["forward_to"], own_address=address)
     if "allowed_networks" in clean:
         clean["allowed_networks"] = normalize_networks(clean["allowed_networks"])
-    if clean.get("reject_all") and not (clean.get("reject_message") or "").strip():
-        raise ValidationError(_("Write the automatic reply that rejected senders receive."))
-    start, end = clean.get("autoreply_start"), clean.get("autoreply_end")
+    both = {**(current or {}), **clean}
+    if both.get("reject_all") and not (both.get("reject_message") or "").strip():
+        raise ValidationError(
+            {"reject_message": _("Write the automatic reply that rejected senders receive.")}
+        )
+    if both.get("autoreply_enabled") and not (both.get("autoreply_body") or "").strip():
+        raise ValidationError({"autoreply_body": _("Write the automatic reply.")})
+    start, end = both.get("autoreply_start"), both.get("autoreply_end")
     if start and end and end <= start:
-        raise ValidationError(_("The autoresponder must end after it starts."))
+        raise ValidationError({"autoreply_end": _("The autoresponder must end after it starts.")})
     return clean
 
 
@@ -121,15 +149,16 @@ def account_create(
     options: dict[str, Any],
 ) -> EmailAccount:
     """Create the login and the mailbox together; nothing is saved if any rule fails."""
-    from webmail_settings.services import new_account_defaults
-
     local = normalize_local_part(local_part)
     address = f"{local}@{domain.name}"
+    webmail = getattr(
+        domain, "webmail", None
+    )  # the domain's webmail defaults, if its admin set any
     options = {
         "services": list(domain.services),
         "quota_mb": min(domain.storage_options_mb),
         "daily_send_limit": domain.default_daily_send_limit,
-        **new_account_defaults(domain),
+        **(webmail.new_account_defaults() if webmail else {}),
         **options,
     }
     clean = validate_options(domain=domain, address=address, values=options)
@@ -179,7 +208,12 @@ def ensure_modifiable(account: EmailAccount) -> None:
 def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str]:
     """Apply changed settings; return the names of the fields that changed."""
     ensure_modifiable(account)
-    clean = validate_options(domain=account.domain, address=account.address, values=values)
+    clean = validate_options(
+        domain=account.domain,
+        address=account.address,
+        values=values,
+        current={name: getattr(account, name) for name in PAIRED_FIELDS},
+    )
     changed = [
         k
         for k, v in clean.items()
@@ -216,9 +250,6 @@ def account_set_password(
     """A new mailbox password reaches the mail system at once (the push flushes auth caches).
     Given the plain `password`, the security policy (strength, reuse, "disable password
     change" for the user, not the admin) is checked first; only its hash is kept."""
-    from security.audit import audit
-    from security.services import check_password_policy, remember_password
-
     ensure_modifiable(account)
     if password is not None:
         check_password_policy(user=account.user, password=password, by_admin=by_admin)
@@ -235,6 +266,24 @@ def account_set_password(
             account.force_password_change = force_change
             account.save(update_fields=["force_password_change"])
         _bump(account)
+
+
+def user_set_password(
+    *, user: User, password: str, action: str = "password.change", organization_id=None
+) -> None:
+    """The person's own new password (a change or a recovery): every policy applies. A mailbox
+    owner's password is the mailbox password, so it reaches the mail system."""
+    account = getattr(user, "mailbox", None)
+    if account is not None:
+        account_set_password(account=account, password=password, by_admin=False, force_change=False)
+        return
+    check_password_policy(user=user, password=password, by_admin=False)
+    with transaction.atomic():
+        remember_password(user=user)
+        user.password = make_password(password)
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "password_changed_at"])
+        audit(action=action, obj=user, organization_id=organization_id)
 
 
 def account_deactivate(*, account: EmailAccount) -> None:

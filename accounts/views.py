@@ -1,24 +1,23 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.datastructures import MultiValueDict
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from domains.access import get_domain_for
-from tempusmail.views import add_service_error, role_flags
+from domains.access import get_domain_for, role_flags
+from tempusmail.views import add_service_error
 
 from . import forms, services
 from .access import get_account_for, get_alias_for
 from .models import EmailAccount
+from .wizard import STEPS, AccountWizard, Outcome
 
 SORTS = {
     "address": "address",
@@ -118,132 +117,35 @@ def account_row(request, domain_pk, pk):
 
 # --- the creation wizard ------------------------------------------------------------------
 
-STEPS = {
-    1: gettext_lazy("New account"),
-    2: gettext_lazy("Services"),
-    3: gettext_lazy("Account security"),
-    4: gettext_lazy("Options"),
-}
-STEP_DEFAULTS = {3: {"password_expiry_months": 0}, 4: {"forward_keep_copy": True}}
-
-
-def _wizard_form(step: int, domain, wizard: dict, data=None):
-    stored = wizard.get(str(step))
-    if data is None and stored is not None:
-        data = MultiValueDict(stored)
-    if step == 1:
-        return forms.NewAccountForm(
-            data, domain=domain, password_set=bool(wizard.get("password_hash"))
-        )
-    if step == 2:
-        initial = {
-            "quota_mb": min(domain.storage_options_mb, default=None),
-            "services": domain.offered_services(),
-        }
-        return forms.ServicesForm(data, domain=domain, initial=initial)
-    if step == 3:
-        return forms.SecurityForm(data, initial=STEP_DEFAULTS[3])
-    local = (wizard.get("1") or {}).get("local_part", [""])[0].strip().lower()
-    return forms.OptionsForm(data, address=f"{local}@{domain.name}", initial=STEP_DEFAULTS[4])
-
-
-def _typed(post) -> dict[str, list[str]]:
-    return {
-        k: post.getlist(k) for k in post if k not in ("csrfmiddlewaretoken", "action", "password")
-    }
-
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_create(request, domain_pk):
     domain = get_domain_for(request.user, domain_pk, write=True)
-    key = f"account-wizard-{domain.pk}"
-    if request.GET.get("new"):
-        request.session.pop(key, None)
-    wizard = request.session.get(key, {})
-    try:
-        step = min(max(int(request.GET.get("step", 1)), 1), 4)
-    except ValueError:
-        step = 1
-    generated = None
+    wizard = AccountWizard(request.session, domain, restart=bool(request.GET.get("new")))
+    step = wizard.step_of(request.GET.get("step"))
     if request.method == "GET":
-        form = _wizard_form(step, domain, wizard)
+        outcome = Outcome(step=step, form=wizard.form(step))
     else:
-        action = request.POST.get("action", "next")
-        wizard[str(step)] = _typed(request.POST)
-        form = _wizard_form(step, domain, wizard, data=request.POST)
-        if action == "back":
-            request.session[key] = wizard
-            return redirect(f"{reverse('accounts:create', args=[domain.pk])}?step={step - 1}")
-        if action == "generate" and step == 1:
-            generated = forms.generate_password()
-            wizard["password_hash"] = make_password(generated)
-            form = _wizard_form(1, domain, wizard)
-        elif form.is_valid():
-            if step == 1 and form.cleaned_data["password"]:
-                wizard["password_hash"] = make_password(form.cleaned_data["password"])
-            if action == "create" and step == 4:
-                request.session[key] = wizard
-                return _wizard_finish(request, domain, wizard, key)
-            request.session[key] = wizard
-            return redirect(f"{reverse('accounts:create', args=[domain.pk])}?step={step + 1}")
-        request.session[key] = wizard
-    return render(
-        request,
-        "accounts/account_create.html",
-        {
-            "domain": domain,
-            "form": form,
-            "step": step,
-            "steps": STEPS,
-            "generated_password": generated,
-            "password_set": bool(wizard.get("password_hash")),
-            "address_domain": domain.display_name,
-        },
-    )
-
-
-def _wizard_finish(request, domain, wizard, key):
-    """Validate every step again from the session, then create in one transaction."""
-    cleaned = {}
-    for step in STEPS:
-        form = _wizard_form(step, domain, wizard)
-        if not form.is_valid():
+        outcome = wizard.submit(step, request.POST)
+    if outcome.account is not None:
+        address = outcome.account.display_address
+        messages.success(request, _("Email account %(address)s created.") % {"address": address})
+        return redirect("accounts:list", domain_pk=domain.pk)
+    if outcome.go_to is not None:
+        if outcome.check_step:
             messages.error(request, _("Please check this step."))
-            return redirect(f"{reverse('accounts:create', args=[domain.pk])}?step={step}")
-        cleaned[step] = form.cleaned_data
-    step1 = cleaned.pop(1)
-    options = {k: v for data in cleaned.values() for k, v in data.items()}
-    try:
-        account = services.account_create(
-            domain=domain,
-            local_part=step1["local_part"],
-            first_name=step1["first_name"],
-            last_name=step1["last_name"],
-            password_hash=wizard["password_hash"],
-            options=options,
-        )
-    except ValidationError as error:
-        form = _wizard_form(4, domain, wizard)
-        form.is_valid()
-        add_service_error(form, error)
-        return render(
-            request,
-            "accounts/account_create.html",
-            {
-                "domain": domain,
-                "form": form,
-                "step": 4,
-                "steps": STEPS,
-                "password_set": True,
-                "address_domain": domain.display_name,
-            },
-        )
-    request.session.pop(key, None)
-    messages.success(
-        request, _("Email account %(address)s created.") % {"address": account.display_address}
-    )
-    return redirect("accounts:list", domain_pk=domain.pk)
+        return redirect(f"{reverse('accounts:create', args=[domain.pk])}?step={outcome.go_to}")
+    context = {
+        "domain": domain,
+        "form": outcome.form,
+        "step": outcome.step,
+        "steps": STEPS,
+        "generated_password": outcome.generated,
+        "password_set": wizard.password_set,
+        "address_domain": domain.display_name,
+    }
+    return render(request, "accounts/account_create.html", context)
 
 
 # --- settings -----------------------------------------------------------------------------

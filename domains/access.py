@@ -32,12 +32,15 @@ def domains_for(user) -> QuerySet[Domain]:
     return Domain.objects.filter(organization__memberships__user=user)
 
 
-def get_domain_for(user, pk, *, write: bool = False, manage: bool = False) -> Domain:
+def get_domain_for(
+    user, pk, *, write: bool = False, manage: bool = False, organization_id: int | None = None
+) -> Domain:
+    """`organization_id` narrows to one organization (an organization token's): outside it, 404."""
     domain = (
         domains_for(user)
         .select_related("organization__plan")
         .annotate(member_role=role_subquery(user))
-        .filter(pk=pk)
+        .filter(pk=pk, **({"organization_id": organization_id} if organization_id else {}))
         .first()
     )
     check_role(domain.member_role if domain else None, write=write, manage=manage)
@@ -51,3 +54,8 @@ def organizations_for(user, *, write: bool = False) -> QuerySet[Organization]:
     return Organization.objects.filter(
         memberships__user=user, memberships__role__in=roles
     ).select_related("plan")
+
+
+def role_flags(role: str | None) -> dict[str, bool]:
+    """What the templates may offer a member of this role."""
+    return {"can_write": role in (Role.OWNER, Role.OPERATOR), "can_manage": role == Role.OWNER}

@@ -1,10 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import storage_label
-
 from .models import SERVICE_LABELS, Plan
 from .validators import normalize_claim
+
+
+def storage_label(mb: int) -> str:
+    return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
 
 
 class DomainCreateForm(forms.Form):

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from security.audit import Actor, audit, reset_actor, set_actor
+from tempusmail.audit import Actor, audit, reset_actor, set_actor
 
 from . import dns
 from .models import CheckResult, ClaimNotice, Domain, Verification

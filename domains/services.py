@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from security.audit import audit
+from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
 from . import dkim, ownership

@@ -11,14 +11,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import EmailAccount
-from tempusmail.views import add_service_error, role_flags
+from tempusmail.views import add_service_error
 
 from . import autoconfig, dkim, dns, services
-from .access import domains_for, get_domain_for, organizations_for
+from .access import domains_for, get_domain_for, organizations_for, role_flags
 from .forms import DomainCreateForm, DomainSettingsForm
 from .middleware import META_KEY
-from .models import CheckResult, ClaimNotice, DnsCheck
+from .models import CheckResult, ClaimNotice, DnsCheck, Domain
 
 
 @login_required
@@ -31,11 +30,10 @@ def domain_list(request):
     # Totals for this page's domains only, in one grouped query: joining every account of
     # every domain before paginating cost 170 ms at 100,000 mailboxes (docs/benchmarks.md).
     totals = {
-        row["domain_id"]: row
-        for row in EmailAccount.objects.filter(domain_id__in=[d.pk for d in page])
-        .order_by()
-        .values("domain_id")
-        .annotate(n=Count("*"), used=Sum("storage_used_bytes"))
+        row["pk"]: row
+        for row in Domain.objects.filter(pk__in=[d.pk for d in page])
+        .values("pk")
+        .annotate(n=Count("accounts"), used=Sum("accounts__storage_used_bytes"))
     }
     for domain in page:
         row = totals.get(domain.pk, {})

@@ -4,6 +4,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+from accounts.passwords import check_password_policy
+
+from .services import recovery_address, reset_password
+
 
 class LoginForm(AuthenticationForm):
     """One message for every failure: it never tells whether an address exists."""
@@ -79,10 +84,6 @@ class RecoveryForm(PasswordResetForm):
     email = forms.EmailField(label=_("Your sign-in address"), max_length=254)
 
     def get_users(self, email):
-        from accounts.models import User
-
-        from .services import recovery_address
-
         users = User.objects.filter(email__iexact=email.strip(), is_active=True).select_related(
             "mailbox"
         )
@@ -97,8 +98,6 @@ class RecoveryForm(PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ):
-        from .services import recovery_address
-
         super().send_mail(
             subject_template_name,
             email_template_name,
@@ -113,8 +112,6 @@ class RecoverySetPasswordForm(SetPasswordForm):
     """The new password from a recovery link, under the same policy as a change."""
 
     def clean(self):
-        from .services import check_password_policy
-
         data = super().clean()
         password = data.get("new_password2")
         if password and not self.has_error("new_password2"):
@@ -125,7 +122,5 @@ class RecoverySetPasswordForm(SetPasswordForm):
         return data
 
     def save(self, commit=True):
-        from .services import reset_password
-
         reset_password(user=self.user, password=self.cleaned_data["new_password1"])
         return self.user

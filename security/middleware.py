@@ -9,8 +9,8 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from .audit import Actor, audit, reset_actor, set_actor
-from .net import client_ip, ip_allowed
+from tempusmail.audit import Actor, audit, reset_actor, set_actor
+from tempusmail.net import client_ip, ip_allowed
 
 STEP_URLS = {
     "verify": "security:verify",

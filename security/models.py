@@ -1,27 +1,10 @@
-"""Password history, domain-wide 2FA policy, API tokens and the audit log."""
+"""Domain-wide 2FA policy, API tokens and the audit log."""
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from domains.models import Domain, Organization
-
-
-class PasswordHistory(models.Model):
-    """Hashes a user had before, so a reuse policy can refuse them."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history"
-    )
-    password = models.CharField(max_length=255)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name_plural = "password history"
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.created_at:%Y-%m-%d}"
 
 
 class DomainSecurityPolicy(models.Model):

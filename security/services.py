@@ -1,14 +1,10 @@
-"""Password policy, login throttling, 2FA requirements and enrollment, API tokens."""
+"""Own password changes and recovery, login throttling, 2FA, API tokens."""
 
-import calendar
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
-from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,10 +13,12 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .audit import audit
-from .models import ApiToken, DomainSecurityPolicy, PasswordHistory
+from accounts import services as account_services
+from accounts.passwords import password_change_required
+from tempusmail.audit import audit
 
-HISTORY_SIZE = 5
+from .models import ApiToken, DomainSecurityPolicy
+
 BACKUP_CODES = 10
 STEP_VERIFY, STEP_ENROLL, STEP_PASSWORD = "verify", "enroll", "password"
 
@@ -28,87 +26,12 @@ STEP_VERIFY, STEP_ENROLL, STEP_PASSWORD = "verify", "enroll", "password"
 # --- passwords ------------------------------------------------------------------------------
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def password_expired(user) -> bool:
-    account = getattr(user, "mailbox", None)
-    if account is None or not account.password_expiry_months:
-        return False
-    changed = user.password_changed_at or user.date_joined
-    return add_months(changed, account.password_expiry_months) <= timezone.now()
-
-
-def password_change_required(user) -> bool:
-    """Forced by an admin (or at creation), or expired: the next login must change it."""
-    account = getattr(user, "mailbox", None)
-    return bool(account and account.force_password_change) or password_expired(user)
-
-
-def password_reused(user, password: str) -> bool:
-    """The current password and the previous ones, HISTORY_SIZE in all."""
-    hashes = [user.password] + list(
-        PasswordHistory.objects.filter(user=user).values_list("password", flat=True)[
-            : HISTORY_SIZE - 1
-        ]
-    )
-    return any(h and check_password(password, h) for h in hashes)
-
-
-def check_password_policy(*, user, password: str, by_admin: bool) -> None:
-    """Strength for everybody; for the user themselves also "disable password change" and
-    "block reuse". An admin may always set a password (Google Workspace does the same)."""
-    account = getattr(user, "mailbox", None)
-    if (
-        not by_admin
-        and account is not None
-        and account.disable_password_change
-        and not password_change_required(user)
-    ):
-        raise ValidationError(_("Your administrator does not allow changing this password."))
-    if len(password) > 128:
-        raise ValidationError(_("Use at most 128 characters."))
-    validate_password(password, user)
-    if account is not None and account.block_password_reuse and password_reused(user, password):
-        raise ValidationError(
-            _("Choose a password you have not used before (the last %(n)d are refused).")
-            % {"n": HISTORY_SIZE}
-        )
-
-
-def remember_password(*, user) -> None:
-    """Keep the hash being replaced, and only the last few."""
-    if not user.password:
-        return
-    PasswordHistory.objects.create(user=user, password=user.password)
-    stale = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[HISTORY_SIZE:]
-    PasswordHistory.objects.filter(pk__in=list(stale)).delete()
-
-
 def change_own_password(*, user, old_password: str, new_password: str) -> None:
     """The signed-in person changes their password (mailbox owners: the mailbox password)."""
-    from accounts import services as account_services
-
     if not user.check_password(old_password):
         raise ValidationError(_("Your current password is not correct."))
-    account = getattr(user, "mailbox", None)
-    if account is not None:
-        account_services.account_set_password(
-            account=account, password=new_password, by_admin=False, force_change=False
-        )
-        user.refresh_from_db(fields=["password", "password_changed_at"])
-        return
-    check_password_policy(user=user, password=new_password, by_admin=False)
-    with transaction.atomic():
-        remember_password(user=user)
-        user.password = make_password(new_password)
-        user.password_changed_at = timezone.now()
-        user.save(update_fields=["password", "password_changed_at"])
-        audit(action="password.change", obj=user)
+    account_services.user_set_password(user=user, password=new_password)
+    user.refresh_from_db(fields=["password", "password_changed_at"])
 
 
 # --- login throttling -----------------------------------------------------------------------
@@ -349,18 +272,6 @@ def recovery_allowed(*, ip: str) -> bool:
 
 def reset_password(*, user, password: str) -> None:
     """Set a password from a recovery link: the user's own change, so every policy applies."""
-    from accounts import services as account_services
-
-    account = getattr(user, "mailbox", None)
-    if account is not None:
-        account_services.account_set_password(
-            account=account, password=password, by_admin=False, force_change=False
-        )
-        return
-    check_password_policy(user=user, password=password, by_admin=False)
-    with transaction.atomic():
-        remember_password(user=user)
-        user.password = make_password(password)
-        user.password_changed_at = timezone.now()
-        user.save(update_fields=["password", "password_changed_at"])
-        audit(action="password.reset", obj=user, organization_id=_org_id(user))
+    account_services.user_set_password(
+        user=user, password=password, action="password.reset", organization_id=_org_id(user)
+    )

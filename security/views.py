@@ -22,15 +22,22 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.access import get_account_for
-from domains.access import get_domain_for, organizations_for, role_subquery
-from domains.models import Role
+from accounts.passwords import password_change_required
+from domains.access import get_domain_for, role_flags
+from tempusmail.net import ip_allowed
 from tempusmail.tenancy import not_found
-from tempusmail.views import add_service_error, home_url, role_flags
+from tempusmail.views import add_service_error, home_url
 
 from . import forms, services
+from .access import (
+    get_organization_for,
+    get_token_for,
+    is_owner,
+    organization_tokens_for,
+    personal_tokens_for,
+)
 from .middleware import refused
-from .models import ApiToken, AuditEvent, DomainSecurityPolicy
-from .net import ip_allowed
+from .models import AuditEvent, DomainSecurityPolicy
 
 
 def _next_url(request) -> str:
@@ -168,7 +175,7 @@ def password(request):
     forced = "password" in request.session.get("security_pending", [])
     account = getattr(user, "mailbox", None)
     blocked = account is not None and account.disable_password_change and not forced
-    if blocked and not services.password_change_required(user):
+    if blocked and not password_change_required(user):
         return render(request, "security/password_disabled.html", status=403)
     form = forms.PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -220,32 +227,17 @@ def tokens(request):
             "form": form,
             "key": key,
             "enabled": account.api_access and account.is_active,
-            "tokens": ApiToken.objects.filter(user=user, organization__isnull=True),
+            "tokens": personal_tokens_for(user),
             "revoke_url": "security:token_revoke",
         },
     )
-
-
-def _is_owner(user, organization_id) -> bool:
-    org = (
-        organizations_for(user)
-        .annotate(member_role=role_subquery(user, "pk"))
-        .filter(pk=organization_id)
-        .first()
-    )
-    return org is not None and org.member_role == Role.OWNER
 
 
 @login_required
 @require_POST
 def token_revoke(request, pk):
     """Your own token, or (owners) any token of your organization."""
-    token = ApiToken.objects.filter(pk=pk).first()
-    mine = token is not None and token.user_id == request.user.pk
-    if not mine and not (
-        token and token.organization_id and _is_owner(request.user, token.organization_id)
-    ):
-        raise not_found()
+    token = get_token_for(request.user, pk)
     services.token_revoke(token=token)
     messages.success(request, _("Token revoked."))
     if token.organization_id:
@@ -257,14 +249,8 @@ def token_revoke(request, pk):
 
 
 def _organization(request, *, write: bool = False):
-    organizations = list(organizations_for(request.user, write=write))
-    if not organizations:
-        raise not_found()
-    wanted = str(request.GET.get("org") or request.POST.get("org") or organizations[0].pk)
-    chosen = next((o for o in organizations if str(o.pk) == wanted), None)
-    if chosen is None:
-        raise not_found()
-    return chosen, organizations
+    wanted = request.GET.get("org") or request.POST.get("org")
+    return get_organization_for(request.user, wanted, write=write)
 
 
 @login_required
@@ -273,10 +259,7 @@ def org_tokens(request):
     """Tokens acting as you within one organization, with your role there. Owners see and
     can revoke everyone's tokens of the organization."""
     organization, organizations = _organization(request)
-    owner = _is_owner(request.user, organization.pk)
-    tokens = ApiToken.objects.filter(organization=organization)
-    if not owner:
-        tokens = tokens.filter(user=request.user)
+    tokens = organization_tokens_for(request.user, organization)
     form, key = _create_token(request, organization=organization)
     return render(
         request,
@@ -288,7 +271,7 @@ def org_tokens(request):
             "organization": organization,
             "organizations": organizations,
             "tokens": tokens.select_related("user"),
-            "show_creator": owner,
+            "show_creator": is_owner(request.user, organization.pk),
         },
     )
 

@@ -98,6 +98,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUDIT_EVENT_MODEL = "security.AuditEvent"  # written by tempusmail.audit, below every app
+API_AUTHENTICATOR = "security.tokens.authenticate_token"  # used by tempusmail.api
 PASSWORD_HASHERS = [
     # Django's argon2 hasher with the parameters measured for mail logins (accounts/hashers.py).
     "accounts.hashers.MailArgon2PasswordHasher",
@@ -156,8 +158,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Celery: the embedded default is kombu's filesystem transport (no broker server).
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem"):
-    (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(BROKER_DIR),
@@ -213,7 +213,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-# --- security (issue 4): login protection, 2FA, IP restrictions, headers ------------------
+# --- security: login protection, 2FA, IP restrictions, headers ------------------
 # Proxies whose X-Forwarded-For is believed (addresses or CIDR classes, comma-separated).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", "1800"))

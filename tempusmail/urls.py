@@ -13,7 +13,7 @@ urlpatterns = [
     path("admin/login/", security_views.admin_login),
     path("admin/", admin.site.urls),
     path("security/", include("security.urls")),
-    path("api/", include("security.api.urls")),
+    path("api/", include("tempusmail.api_urls")),
     path("domains/", include("domains.urls")),
     path("", include("domains.autoconfig_urls")),
     path("", include("accounts.urls")),

@@ -4,27 +4,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 
 def add_service_error(form: Form, error: ValidationError) -> None:
-    """Show a service's refusal on the form that caused it."""
-    form.add_error(None, error)
-
-
-def role_flags(role: str | None) -> dict[str, bool]:
-    from domains.models import Role
-
-    return {"can_write": role in (Role.OWNER, Role.OPERATOR), "can_manage": role == Role.OWNER}
+    """Show a service's refusal on the form that caused it: next to the field it names when
+    the form has that field, above the form otherwise (the services hold the rules)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 def home_url(user) -> str:
     """Where a signed-in person lands: mailbox owners in the portal, admins in the panel."""
     if hasattr(user, "mailbox") and not user.memberships.exists():
-        try:
-            return reverse("portal:home")
-        except NoReverseMatch:
-            pass
+        return reverse("portal:home")
     return reverse("domains:list")
 
 

@@ -23,6 +23,17 @@ CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "Correct-Horse-Battery-9"
 
 
+def pytest_configure(config):
+    """Compile the translation catalogs before any test: Django caches a language's catalog
+    the first time it is used, so compiling in the middle of a run came too late."""
+    if shutil.which("msgfmt") is None:
+        return
+    for po in (ROOT / "locale").glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip locally when a service is missing; never in CI, where it must be there."""
     if not condition:

@@ -11,7 +11,7 @@ def get_mailbox_for(user) -> EmailAccount:
     if not user.is_authenticated:
         raise not_found()
     account = (
-        EmailAccount.objects.select_related("domain", "user")
+        EmailAccount.objects.select_related("domain__organization__plan", "user")
         .filter(user=user, deleting=False)
         .first()
     )

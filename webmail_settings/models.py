@@ -44,6 +44,18 @@ class DomainWebmail(models.Model):
     def __str__(self) -> str:
         return f"webmail settings of {self.domain}"
 
+    def new_account_defaults(self) -> dict:
+        """The localization a new account of the domain starts with (account_create reads it
+        through the domain's `webmail` relation)."""
+        return {
+            "webmail_language": self.language,
+            "webmail_time_zone": self.time_zone,
+            "date_format": self.date_format,
+            "time_format": self.time_format,
+            "language": self.language,
+            "time_zone": self.time_zone,
+        }
+
 
 class IdentityName(models.Model):
     """The display name the account uses when sending from one of its addresses."""

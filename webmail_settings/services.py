@@ -41,21 +41,6 @@ def domain_webmail(domain: Domain) -> DomainWebmail:
     return found or DomainWebmail(domain=domain)
 
 
-def new_account_defaults(domain: Domain) -> dict[str, Any]:
-    """Localization a new account of the domain starts with (accounts.services.account_create)."""
-    webmail = DomainWebmail.objects.filter(domain=domain).first()
-    if webmail is None:
-        return {}
-    return {
-        "webmail_language": webmail.language,
-        "webmail_time_zone": webmail.time_zone,
-        "date_format": webmail.date_format,
-        "time_format": webmail.time_format,
-        "language": webmail.language,
-        "time_zone": webmail.time_zone,
-    }
-
-
 def domain_webmail_update(
     *, domain: Domain, values: dict[str, Any], apply_to_existing: bool = False
 ) -> DomainWebmail:

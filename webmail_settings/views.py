@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import AutoresponderForm, ForwardForm
 from domains import autoconfig
-from domains.access import get_domain_for
-from security.api import authenticate
-from tempusmail.views import add_service_error, role_flags
+from domains.access import get_domain_for, role_flags
+from security.tokens import authenticate
+from tempusmail.views import add_service_error
 
 from . import services
 from .access import get_mailbox_for, get_signature_for

@@ -67,7 +67,7 @@ def test_admin_shows_audit_read_only(client, db, owner, account_a):
 
 
 def test_audit_pages_keep_the_filter(client_for, owner, domain_a, make_account):
-    from security.audit import audit
+    from tempusmail.audit import audit
 
     for i in range(60):
         audit(action="test.event", obj=domain_a, user=owner)

@@ -1,9 +1,10 @@
-"""Template helpers: dates in the user's own formats, links that exist only once another
-app's page exists."""
+"""Template helpers: dates in the user's own formats, stored signatures as HTML."""
 
 from django import template
-from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, timezone
+from django.utils.safestring import mark_safe
+
+from webmail_settings.sanitize import sanitize_html
 
 register = template.Library()
 
@@ -26,20 +27,7 @@ def user_datetime(context, value) -> str:
     return dateformat.format(timezone.localtime(value), f"{date_format} {time_format}")
 
 
-@register.simple_tag
-def url_if_exists(name: str, *args) -> str:
-    """The URL of a named page, or "" while the app that provides it has not landed."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
 @register.filter
 def signature_html(value: str) -> str:
     """Stored signatures are sanitized on save; sanitizing again on output is cheap insurance."""
-    from django.utils.safestring import mark_safe
-
-    from webmail_settings.sanitize import sanitize_html
-
     return mark_safe(sanitize_html(value or ""))  # noqa: S308 - nh3 allow-list output

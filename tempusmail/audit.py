@@ -1,9 +1,13 @@
-"""The audit log writer. A middleware records who is acting (user, IP, web or API) in a
-context variable, so services call audit(...) without passing the request along."""
+"""The audit log writer, below every app. A middleware records who is acting (user, IP, web
+or API) in a context variable, so services call audit(...) without passing the request
+along. The events are security.AuditEvent rows, shown in the security app's audit views."""
 
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+from django.apps import apps
+from django.conf import settings
 
 from .net import _parse
 
@@ -57,11 +61,11 @@ def _organization_id(obj) -> int | None:
 def audit(*, action: str, obj=None, fields=(), organization_id: int | None = None, user=None):
     """Record one change. Safe to call from any service; it never raises into the caller's
     business logic for lack of a request (then the actor is "system")."""
-    from .models import AuditEvent
-
+    # The model is named in settings (like AUTH_USER_MODEL): the writer sits below every app.
+    event_model = apps.get_model(settings.AUDIT_EVENT_MODEL)
     actor = current_actor() or Actor(via="system")
     who = user or actor.who()
-    return AuditEvent.objects.create(
+    return event_model.objects.create(
         organization_id=organization_id or (_organization_id(obj) if obj is not None else None),
         actor=who,
         actor_email=getattr(who, "email", "") or "",

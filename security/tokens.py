@@ -1,15 +1,14 @@
 """Who is calling the API: a bearer token (personal or organization) or, for endpoints that
-accept it, the browser session. Reusable by other apps (the portal's JSON endpoints)."""
+accept it, the browser session. settings.API_AUTHENTICATOR names authenticate_token for the
+API's transport (tempusmail.api); the portal's JSON endpoint uses authenticate."""
 
 from django.contrib.auth.models import AnonymousUser
 
-from ..audit import current_actor
-from ..net import ip_allowed
-from ..services import token_lookup
+from tempusmail.api import IpRefused
+from tempusmail.audit import current_actor
+from tempusmail.net import ip_allowed
 
-
-class IpRefused(Exception):
-    """The caller's token belongs to an account whose IP restrictions exclude this client."""
+from .services import token_lookup
 
 
 def bearer_key(request) -> str | None:
