@@ -54,26 +54,33 @@ def domain_mark_verified(*, domain: Domain, by_staff: bool) -> Domain:
     """The claim wins the name: verified, then pushed with its accounts (the followers);
     every other organization's pending claim on the name is removed. Claims on one name are
     locked together, so of two racing verifications exactly one wins."""
+    lost = ValidationError(
+        _("%(name)s was verified by another organization first.") % {"name": domain.display_name}
+    )
     with transaction.atomic():
         claims = list(Domain.objects.select_for_update().filter(name=domain.name).order_by("pk"))
         mine = next((d for d in claims if d.pk == domain.pk), None)
-        if mine is None or any(d.is_verified for d in claims if d.pk != domain.pk):
-            raise ValidationError(
-                _("%(name)s was verified by another organization first.")
-                % {"name": domain.display_name}
-            )
+        if mine is None:
+            raise lost
         if mine.is_verified:
             return mine
-        Domain.objects.filter(pk=mine.pk).update(
-            verification=Verification.VERIFIED, verified_at=timezone.now(), **mine.bump_fields()
-        )
-        mine.refresh_from_db()
-        for other in claims:
-            if other.pk != mine.pk:
-                _remove_claim(other)
-        audit(action="domain.verify_staff" if by_staff else "domain.verify", obj=mine)
-        for follower in _followers:
-            follower(domain=mine)
+        winner = next((d for d in claims if d.is_verified), None)
+        if winner is not None:
+            # Added while the winner was being verified: removed as the other claims were.
+            _remove_claim(mine)
+        else:
+            Domain.objects.filter(pk=mine.pk).update(
+                verification=Verification.VERIFIED, verified_at=timezone.now(), **mine.bump_fields()
+            )
+            mine.refresh_from_db()
+            for other in claims:
+                if other.pk != mine.pk:
+                    _remove_claim(other)
+            audit(action="domain.verify_staff" if by_staff else "domain.verify", obj=mine)
+            for follower in _followers:
+                follower(domain=mine)
+    if winner is not None:
+        raise lost  # after the commit: the removal stands
     for name in ("verification", "verified_at", "desired_version", "changed_at"):
         setattr(domain, name, getattr(mine, name))
     return domain

@@ -179,3 +179,14 @@ def test_names_nobody_may_claim_are_refused_with_the_reason(
 def test_ordinary_names_in_one_script_are_accepted(client_for, owner, org_a, name):
     assert create(client_for(owner), org_a, name).status_code == 302
     assert Domain.objects.count() == 1
+
+
+def test_a_claim_added_while_the_name_was_being_verified_goes_too(dns_server, org_a, org_b):
+    winner = make_domain(org_a, "race.example")
+    # What domain_create's check cannot see: a claim committed just before the winner.
+    late = Domain.objects.create(organization=org_b, name="race.example")
+    dns_server.set("_tempusmail.race.example", "TXT", late.verification_record_value)
+    with pytest.raises(ValidationError, match="verified by another organization first"):
+        ownership.domain_verify_now(domain=late)
+    assert list(Domain.objects.filter(name="race.example")) == [winner]
+    assert ClaimNotice.objects.filter(organization=org_b, name="race.example").exists()
