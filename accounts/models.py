@@ -165,7 +165,12 @@ class EmailAccount(Provisioned):
 
     @property
     def status(self) -> str:
-        if self.deleting or not self.is_applied:
+        """Uses the domain: list pages give every row the one domain they show."""
+        if self.deleting:
+            return Status.UPDATING
+        if not self.domain.is_verified:
+            return Status.WAITING
+        if not self.is_applied:
             return Status.UPDATING
         return Status.ONLINE if self.is_active else Status.OFFLINE
 

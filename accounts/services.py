@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -381,6 +382,19 @@ def alias_delete(*, alias: Alias) -> None:
         _bump(account)
 
 
+def domain_verified(*, domain: Domain) -> None:
+    """Registered in accounts.apps: a domain just verified brings live its accounts and the
+    aliases other accounts hold on it (a new version for each, pushed after commit)."""
+    ids = set(domain.accounts.filter(deleting=False).values_list("pk", flat=True))
+    ids |= set(Alias.objects.filter(domain=domain).values_list("account_id", flat=True))
+    now = timezone.now()
+    EmailAccount.objects.filter(pk__in=ids).update(
+        desired_version=F("desired_version") + 1, changed_at=now
+    )
+    for pk in sorted(ids):
+        _enqueue_pk(pk)
+
+
 def resync(*, accounts: Iterable[EmailAccount]) -> int:
     """Staff action: push again whatever the mail system holds, even if it looks applied."""
     count = 0
@@ -398,4 +412,8 @@ def _bump(account: EmailAccount) -> None:
 
 
 def _enqueue(account: EmailAccount) -> None:
-    enqueue_on_commit(push_account, account.pk)
+    _enqueue_pk(account.pk)
+
+
+def _enqueue_pk(pk: int) -> None:
+    enqueue_on_commit(push_account, pk)

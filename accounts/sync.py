@@ -27,7 +27,8 @@ def account_state(account: EmailAccount) -> AccountState:
         allowed_networks=tuple(account.allowed_networks),
         forward_to=tuple(account.forward_to),
         forward_keep_copy=account.forward_keep_copy,
-        aliases=tuple(sorted(a.address for a in account.aliases.all())),
+        # An alias on a pending domain reaches nothing yet (that name may be someone else's).
+        aliases=tuple(sorted(a.address for a in account.aliases.all() if a.domain.is_verified)),
         autoresponder=autoresponder,
         spam_to_inbox=account.spam_to_inbox,
         reject_all=account.reject_all,
@@ -41,13 +42,15 @@ def account_push(*, account_id: int) -> None:
     """Push the full desired state; record it applied unless a newer version already was."""
     account = (
         EmailAccount.objects.select_related("user", "domain")
-        .prefetch_related("aliases")
+        .prefetch_related("aliases__domain")
         .filter(pk=account_id)
         .first()
     )
     if account is None:
         return
     backend = get_backend()
+    if not account.deleting and not account.domain.is_verified:
+        return  # nothing of a pending domain is live; its verification pushes every account
     if account.deleting:
         backend.remove_account(account.address)
         with transaction.atomic():

@@ -13,7 +13,9 @@ from domains.validators import normalize_domain_name
 from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount
 
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9_+-])?$")
-RESERVED_LOCAL_PARTS = {"abuse", "postmaster"}
+# abuse@ of every domain belongs to the provider (PLATFORM_ABUSE_ADDRESS). postmaster@ and
+# support@ are not reserved: they go to the organization's owner until an account takes them.
+RESERVED_LOCAL_PARTS = {"abuse"}
 
 
 def normalize_local_part(value: str) -> str:

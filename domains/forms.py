@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import SERVICE_LABELS, SERVICES_HELP, Plan
-from .validators import normalize_domain_name
+from .validators import normalize_claim
 
 
 def storage_label(mb: int) -> str:
@@ -21,7 +21,7 @@ class DomainCreateForm(forms.Form):
             self.fields["organization"].widget = forms.HiddenInput()
 
     def clean_name(self):
-        return normalize_domain_name(self.cleaned_data["name"])
+        return normalize_claim(self.cleaned_data["name"])
 
 
 class DomainSettingsForm(forms.Form):

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything reads the Host header: mail clients ask autoconfig.<customer domain>.
+    "domains.middleware.AutoconfigHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -178,9 +180,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Re-check pending domains' ownership and verified domains' DNS health (docs/dns.md).
+DOMAIN_VERIFY_INTERVAL = int(os.environ.get("DOMAIN_VERIFY_INTERVAL", "300"))
+DNS_HEALTH_INTERVAL = int(os.environ.get("DNS_HEALTH_INTERVAL", str(6 * 3600)))
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "accounts.tasks.reconcile", "schedule": 30.0},
     "collect-usage": {"task": "accounts.tasks.collect_usage", "schedule": 300.0},
+    "verify-pending-domains": {
+        "task": "domains.tasks.verify_pending",
+        "schedule": float(DOMAIN_VERIFY_INTERVAL),
+    },
+    "check-dns-health": {"task": "domains.tasks.check_dns_all", "schedule": 1800.0},
 }
 # Anything not applied this many seconds after its change is re-enqueued by the reconciler.
 RECONCILE_AFTER_SECONDS = int(os.environ.get("RECONCILE_AFTER_SECONDS", "60"))
@@ -228,6 +238,8 @@ STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", not DEBUG)
 OTP_TOTP_ISSUER = "TempusMail"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Thunderbird asks http://autoconfig.<domain>/ (no certificate for every customer domain).
+SECURE_REDIRECT_EXEMPT = [r"^mail/config-v1\.1\.xml$"]
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False) else None
 )
@@ -239,3 +251,42 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+# --- domains (issue 8): ownership, DNS health, DKIM, reserved addresses, autoconfig ---------
+# The provider's own names: refused as tenant domains (with everything under their
+# registrable domain), named in the records tenants publish, advertised to mail clients.
+PANEL_HOST = os.environ.get("PANEL_HOST", "panel.tempusmail.test").strip().lower()
+MAIL_HOSTNAME = os.environ.get("MAIL_HOSTNAME", "mail.tempusmail.test").strip().lower()
+RESERVED_DOMAINS = [d.lower().rstrip(".") for d in env_list("RESERVED_DOMAINS")]
+# The resolver that ownership and health checks ask: empty = the system's (/etc/resolv.conf).
+DNS_RESOLVERS = env_list("DNS_RESOLVERS")
+DNS_PORT = int(os.environ.get("DNS_PORT", "53"))
+DNS_TIMEOUT = float(os.environ.get("DNS_TIMEOUT", "4"))
+# The ownership record: TXT "<DOMAIN_VERIFY_PREFIX>=<token>" at <DOMAIN_VERIFY_LABEL>.<domain>.
+DOMAIN_VERIFY_LABEL = os.environ.get("DOMAIN_VERIFY_LABEL", "_tempusmail")
+DOMAIN_VERIFY_PREFIX = os.environ.get("DOMAIN_VERIFY_PREFIX", "tempusmail-verification")
+# What the DNS tab expects a domain to publish.
+DNS_MX_HOSTS = [h.lower().rstrip(".") for h in env_list("DNS_MX_HOSTS", MAIL_HOSTNAME)]
+DNS_SPF_RECORD = os.environ.get("DNS_SPF_RECORD", "v=spf1 mx ~all")
+DNS_DMARC_RECORD = os.environ.get("DNS_DMARC_RECORD", "v=DMARC1; p=quarantine")
+AUTOCONFIG_HOST = os.environ.get("AUTOCONFIG_HOST", PANEL_HOST).strip().lower()
+# Secrets at rest (DKIM private keys): Fernet keys, the first encrypts, all decrypt (rotation).
+# Empty: one derived from DJANGO_SECRET_KEY (development only; set it in production).
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS")
+# abuse@ of every domain goes to the provider; postmaster@ and support@ default to the owner.
+PLATFORM_ABUSE_ADDRESS = os.environ.get("PLATFORM_ABUSE_ADDRESS", f"abuse@{MAIL_HOSTNAME}")
+# What mail clients are told (autoconfig, Autodiscover, .mobileconfig): host, port and
+# security (SSL = implicit TLS, STARTTLS, or plain) of each service.
+PROVIDER_NAME = os.environ.get("PROVIDER_NAME", "TempusMail")
+MAIL_CLIENT_SERVERS = {
+    kind: {
+        "host": os.environ.get(f"MAIL_{kind.upper()}_HOST", MAIL_HOSTNAME).strip().lower(),
+        "port": int(os.environ.get(f"MAIL_{kind.upper()}_PORT", port)),
+        "security": os.environ.get(f"MAIL_{kind.upper()}_SECURITY", security),
+    }
+    for kind, port, security in (
+        ("imap", "993", "SSL"),
+        ("pop3", "995", "SSL"),
+        ("smtp", "465", "SSL"),
+    )
+}

@@ -100,14 +100,48 @@ def admin_b(org_b):
     return _member(org_b, "admin@b.test", Role.OWNER)
 
 
+def make_domain(org, name: str, *, verified: bool = True):
+    """A domain as a tenant adds it; verified (as staff would mark it) unless asked not to:
+    only a verified domain reaches the mail system."""
+    domain = domain_services.domain_create(organization=org, name=name)
+    if verified:
+        domain_services.domain_mark_verified(domain=domain, by_staff=True)
+    return domain
+
+
 @pytest.fixture
 def domain_a(org_a):
-    return domain_services.domain_create(organization=org_a, name="a.example")
+    return make_domain(org_a, "a.example")
 
 
 @pytest.fixture
 def domain_b(org_b):
-    return domain_services.domain_create(organization=org_b, name="b.example")
+    return make_domain(org_b, "b.example")
+
+
+@pytest.fixture(scope="session")
+def _dkim_key_pool():
+    """A few real RSA 2048 keys made once: every domain a test adds gets a DKIM key, and
+    making one costs 20-200 ms. Tests about keys themselves use `fresh_dkim_keys`."""
+    from domains import dkim
+
+    return [dkim.new_private_key_pem() for _ in range(3)]
+
+
+@pytest.fixture(autouse=True)
+def _pooled_dkim_keys(request, monkeypatch, _dkim_key_pool):
+    if "fresh_dkim_keys" in request.fixturenames:
+        return
+    from domains import dkim
+
+    keys = iter(_dkim_key_pool * 1000)
+    monkeypatch.setattr(dkim, "new_private_key_pem", lambda: next(keys))
+
+
+@pytest.fixture
+def fresh_dkim_keys():
+    """A new RSA key for every domain and rotation (as in production)."""
+    return True
 
 
 @pytest.fixture
@@ -214,3 +248,38 @@ def _purge_queue_between_tests():
 
     with contextlib.suppress(Exception):  # no broker: nothing queued either
         app.control.purge()
+
+
+TEST_ZONES = ["a.example", "b.example", "c.example", "race.example", "health.example"]
+
+
+@pytest.fixture
+def dns_server(settings):
+    """Knot, authoritative for TEST_ZONES on a free loopback port; the panel's checks ask it."""
+    need(bool(shutil.which("knotd")), "Knot (knotd) missing: apt-get install knot")
+    from tests.dnsserver import running_knot
+
+    with running_knot(TEST_ZONES) as server:
+        settings.DNS_RESOLVERS = ["127.0.0.1"]
+        settings.DNS_PORT = server.port
+        settings.DNS_TIMEOUT = 1.0
+        yield server
+
+
+@pytest.fixture
+def run_tasks(django_capture_on_commit_callbacks):
+    """Run what a block enqueues after commit, inline (Celery eager), as a worker would:
+    `with run_tasks(): ...`."""
+    from tempusmail.celery import app
+
+    @contextlib.contextmanager
+    def block():
+        saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+        app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield
+        finally:
+            app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+    return block

@@ -22,5 +22,7 @@ urlpatterns = [
     path("portal/security/", views.security, name="security"),
     path("portal/api/settings", views.api_settings, name="api_settings"),
     path("portal/api/service/settings", service_api.settings, name="service_settings"),
+    path("portal/mail-apps/", views.mail_apps, name="mail_apps"),
+    path("portal/mail-apps/mail.mobileconfig", views.mobileconfig, name="mobileconfig"),
     path("domains/<int:pk>/webmail/", views.domain_webmail, name="domain_webmail"),
 ]

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import AutoresponderForm, ForwardForm
+from domains import autoconfig
 from domains.access import get_domain_for, role_flags
 from security.tokens import authenticate
 from tempusmail.views import add_service_error
@@ -35,6 +36,7 @@ SECTIONS = {
     "forwarding": gettext_lazy("Forwarding"),
     "spam": gettext_lazy("Spam"),
     "security": gettext_lazy("Security"),
+    "mail_apps": gettext_lazy("Mail apps"),
 }
 # The security app's pages, linked once they exist: (URL name, label, shown when).
 SECURITY_LINKS = (
@@ -341,3 +343,30 @@ def domain_webmail(request, pk):
             **role_flags(domain.member_role),
         },
     )
+
+
+@require_GET
+@portal_view
+def mail_apps(request, account):
+    """The servers a mail app needs (the same MAIL_CLIENT_SERVERS autoconfig advertises)."""
+    return _render(
+        request,
+        account,
+        "mail_apps",
+        "portal/mail_apps.html",
+        servers=autoconfig.servers().values(),
+        live=account.domain.is_verified,
+    )
+
+
+@require_GET
+@portal_view
+def mobileconfig(request, account):
+    """An Apple configuration profile for the signed-in user's own mailbox (no password)."""
+    if not account.domain.is_verified:
+        raise Http404("The domain is not verified yet.")
+    body = autoconfig.mobileconfig(address=account.address, display_name=account.display_name)
+    response = HttpResponse(body, content_type="application/x-apple-aspen-config")
+    response["Content-Disposition"] = 'attachment; filename="mail.mobileconfig"'
+    response["Cache-Control"] = "no-store"
+    return response

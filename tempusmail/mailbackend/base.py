@@ -26,10 +26,17 @@ class DkimKey:
 
 @dataclass(frozen=True)
 class DomainState:
+    """A verified domain (pending ones never reach the mail system).
+
+    default_aliases: (address, target) pairs of the domain delivered to the target unless a
+    mailbox or an account's alias holds the address (abuse@ to the provider, postmaster@ and
+    support@ to the organization's owner until an account takes them over)."""
+
     name: str
     active: bool
     version: int
     dkim_keys: tuple[DkimKey, ...] = ()
+    default_aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

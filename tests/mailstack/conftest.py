@@ -170,6 +170,8 @@ def run_stack(directory_url: str = "", **overrides: str):
             "DKIM_KEY_DIR": values["DKIM_KEY_DIR"],
             # Its own Redis server (sending limits), which a test may stop and start again.
             "POLICY_REDIS_URL": f"redis://127.0.0.1:{ports['REDIS']}/0",
+            # abuse@ of every domain: a mailbox of the stack (tests/mailstack/test_domains.py).
+            "PLATFORM_ABUSE_ADDRESS": "desk@desk.example",
         }
         saved.update({k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)})
         for key, value in env.items():
@@ -246,7 +248,7 @@ def stack(mailstack, settings):
     for key, value in mailstack.env.items():
         setattr(settings, key, value)
     with DovecotBackend().connect() as db, db.transaction():
-        for table in ("forward", "alias", "mailbox", "domain", "dkim_key"):
+        for table in ("forward", "alias", "domain_alias", "mailbox", "domain", "dkim_key"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     return mailstack
 

@@ -18,10 +18,9 @@ from django.urls import reverse
 
 from accounts import services, sync, tasks
 from accounts.models import EmailAccount
-from domains import services as domain_services
 from domains.models import Organization, Plan
 from tempusmail.celery import app
-from tests.conftest import PASSWORD, wait_until
+from tests.conftest import PASSWORD, make_domain, wait_until
 
 from .conftest import IMAP, imap_ok, pop_ok, send, smtp_auth_ok, wait_online, wait_subject
 
@@ -74,7 +73,7 @@ def big_domain(db):
         max_daily_send_limit=1000,
     )
     org = Organization.objects.create(name="Faults Inc", plan=plan)
-    return domain_services.domain_create(organization=org, name="faults.example")
+    return make_domain(org, "faults.example")
 
 
 def test_verify_backend_reports_drift_and_repairs_it(stack, mail_worker, domain_a, make_account):
@@ -99,7 +98,7 @@ def test_verify_backend_reports_and_repairs_domain_rows(
 ):
     """A directory rebuilt from the accounts alone lacks a domain holding only aliases:
     outside mail to the alias would bounce ("Relay access denied")."""
-    extra = domain_services.domain_create(organization=domain_a.organization, name="only.example")
+    extra = make_domain(domain_a.organization, "only.example")
     account = make_account(domain_a, "dom1")
     services.alias_add(account=account, address="info@only.example")
     wait_online(account)

@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts import services, sync
 from accounts.models import EmailAccount
 from domains import services as domain_services
-from domains.models import Domain
+from domains.models import Domain, Verification
 from tempusmail.mailbackend import BackendError, get_backend
 from tempusmail.mailbackend.dovecot import (
     MAILBOX_COLUMNS,
@@ -82,8 +82,12 @@ class Command(BaseCommand):
     def accounts(self, backend, held) -> list[EmailAccount]:
         limits = self.limits(backend, list(held))
         drifted: list[EmailAccount] = []
+        # Accounts of pending domains are not in the mail directory by design.
         accounts = (
-            EmailAccount.objects.select_related("user").prefetch_related("aliases").order_by("pk")
+            EmailAccount.objects.filter(domain__verification=Verification.VERIFIED)
+            .select_related("user", "domain")
+            .prefetch_related("aliases__domain")
+            .order_by("pk")
         )
         for account in accounts.iterator(chunk_size=500):
             found = self.compare(backend, account, held.pop(account.address, None), limits)
@@ -97,9 +101,10 @@ class Command(BaseCommand):
 
     def domains(self, held_domains: dict) -> list[Domain]:
         """Postfix accepts mail only for the directory's active domains: a missing row (say a
-        domain holding only aliases, after a rebuild) makes outside senders' mail bounce."""
+        domain holding only aliases, after a rebuild) makes outside senders' mail bounce.
+        Pending domains are not there by design."""
         drifted = []
-        for domain in Domain.objects.order_by("pk"):
+        for domain in Domain.objects.filter(verification=Verification.VERIFIED).order_by("pk"):
             active = held_domains.pop(domain.name, None)
             if active is None:
                 self.report(f"domain {domain.name}", "missing from the mail directory")

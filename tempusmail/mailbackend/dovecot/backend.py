@@ -112,13 +112,25 @@ class DovecotBackend:
             # Inside the transaction: a concurrent older push cannot overwrite the files.
             self._apply_dkim(db, state.name, keys)
             self._write_xmpp_hosts(db)
+            self._write_default_aliases(db, state)
         self._write_selector_map()
+
+    def _write_default_aliases(self, db: Directory, state: DomainState) -> None:
+        db.execute("DELETE FROM domain_alias WHERE domain = ?", (state.name,))
+        for address, target in state.default_aliases:
+            db.execute(
+                "INSERT INTO domain_alias (address, domain, target) VALUES (?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET domain = excluded.domain, "
+                "target = excluded.target",
+                (address, state.name, target),
+            )
 
     def remove_domain(self, name: str) -> None:
         with self.connect() as db, db.transaction(name):
             db.execute("DELETE FROM domain WHERE name = ?", (name,))
             self._apply_dkim(db, name, ())
             self._write_xmpp_hosts(db)
+            db.execute("DELETE FROM domain_alias WHERE domain = ?", (name,))
         self._write_selector_map()
 
     # --- DKIM keys for rspamd (dkim.py) ----------------------------------------------------

@@ -29,6 +29,13 @@ SCHEMA = [
         address VARCHAR(320) PRIMARY KEY,
         mailbox VARCHAR(320) NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS alias_mailbox ON alias (mailbox)",
+    # A domain's default addresses (abuse@, postmaster@, support@), written by the domain's
+    # push. Postfix reads them only when no mailbox and no alias row holds the address.
+    """CREATE TABLE IF NOT EXISTS domain_alias (
+        address VARCHAR(320) PRIMARY KEY,
+        domain VARCHAR(253) NOT NULL,
+        target VARCHAR(320) NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS domain_alias_domain ON domain_alias (domain)",
     """CREATE TABLE IF NOT EXISTS forward (
         address VARCHAR(320) NOT NULL,
         target VARCHAR(320) NOT NULL,
