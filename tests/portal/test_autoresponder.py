@@ -58,3 +58,11 @@ def test_turn_off(portal, alice):
     portal.post(reverse("portal:autoresponder"), ON)
     portal.post(reverse("portal:autoresponder"), {**ON, "autoreply_enabled": ""})
     assert not reload(alice).autoreply_enabled
+
+
+def test_the_form_says_how_long_the_message_may_be(portal, alice):
+    page = portal.get(reverse("portal:autoresponder")).content.decode()
+    assert 'maxlength="5000"' in page and "At most 5,000 characters." in page
+    response = portal.post(reverse("portal:autoresponder"), {**ON, "autoreply_body": "x" * 5001})
+    assert response.status_code == 200 and "at most 5000 characters" in response.content.decode()
+    assert not reload(alice).autoreply_enabled
