@@ -381,6 +381,12 @@ def message(sender: str, to: str, subject: str, body: str = "Hello.", headers: s
     )
 
 
+# rspamd's test patterns: the standard GTUBE string is rejected at SMTP, the "YJS" variant
+# is tagged as spam ("add header") like any message over the threshold.
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+GTUBE_TAG = "Y" + GTUBE[1:]
+
+
 def send(stack, sender: str, rcpt: str, subject: str, **kw) -> None:
     """Deliver through Postfix's incoming SMTP port; raises what the sender would see."""
     with smtplib.SMTP("127.0.0.1", stack.port("SMTP"), timeout=10) as client:

@@ -22,7 +22,16 @@ from domains.models import Organization, Plan
 from tempusmail.celery import app
 from tests.conftest import PASSWORD, make_domain, wait_until
 
-from .conftest import IMAP, imap_ok, pop_ok, send, smtp_auth_ok, wait_online, wait_subject
+from .conftest import (
+    GTUBE_TAG,
+    IMAP,
+    imap_ok,
+    pop_ok,
+    send,
+    smtp_auth_ok,
+    wait_online,
+    wait_subject,
+)
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
 
@@ -354,7 +363,7 @@ def check_from_outside(stack, changes: Changes) -> None:
             "someone@outside.test",
             address,
             f"final {account.local_part}",
-            headers="X-Spam-Flag: YES\r\n",
+            body=f"Filed by the spam verdict.\r\n{GTUBE_TAG}",
         )
     for address, account in accounts.items():
         folder = "INBOX" if account.spam_to_inbox else "Junk"
