@@ -15,6 +15,7 @@ from domains.models import Domain, Organization
 from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
+from .access import CREDENTIAL_FIELDS, check_credentials_change
 from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, User
 from .passwords import check_password_policy, remember_password
 from .tasks import push_account
@@ -240,6 +241,8 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
     ]
     if not changed:
         return []
+    if CREDENTIAL_FIELDS & set(changed):
+        check_credentials_change(account)
     with transaction.atomic():
         for name in changed:
             setattr(account.user if name in USER_FIELDS else account, name, clean[name])
@@ -265,10 +268,13 @@ def account_set_password(
     force_change: bool | None = None,
     password: str | None = None,
     by_admin: bool = True,
+    actor: User | None = None,
 ) -> None:
     """A new mailbox password reaches the mail system at once (Dovecot keeps no auth cache).
     Given the plain `password`, the security policy (strength, reuse, "disable password
-    change" for the user, not the admin) is checked first; only its hash is kept."""
+    change" for the user, not the admin) is checked first; only its hash is kept. `actor`:
+    who sets it (default: whoever acts in this request), under the privilege rule."""
+    check_credentials_change(account, user=actor)
     ensure_modifiable(account)
     if password is not None:
         check_password_policy(user=account.user, password=password, by_admin=by_admin)
@@ -294,7 +300,9 @@ def user_set_password(
     owner's password is the mailbox password, so it reaches the mail system."""
     account = getattr(user, "mailbox", None)
     if account is not None:
-        account_set_password(account=account, password=password, by_admin=False, force_change=False)
+        account_set_password(
+            account=account, password=password, by_admin=False, force_change=False, actor=user
+        )
         return
     check_password_policy(user=user, password=password, by_admin=False)
     with transaction.atomic():
@@ -319,6 +327,7 @@ def account_reactivate(*, account: EmailAccount) -> None:
 
 
 def _set_active(account: EmailAccount, active: bool) -> None:
+    check_credentials_change(account)  # the login signs in nowhere while deactivated
     with transaction.atomic():
         account.is_active = active
         account.save(update_fields=["is_active"])
@@ -333,6 +342,7 @@ def account_delete(*, account: EmailAccount) -> None:
         raise ValidationError(_("Deactivate the account before deleting it."))
     if account.deleting:
         return
+    check_credentials_change(account)  # the login goes with the mailbox
     with transaction.atomic():
         account.deleting = True
         account.save(update_fields=["deleting"])

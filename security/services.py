@@ -14,6 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.access import check_credentials_change
 from accounts.passwords import password_change_required
 from tempusmail.audit import audit
 
@@ -142,6 +143,9 @@ def disable_2fa(*, user, by_admin: bool = False) -> None:
     """Remove every device. A user who must have 2FA cannot switch it off; an admin can reset."""
     if not by_admin and requires_2fa(user):
         raise ValidationError(_("Two-factor authentication is required for your account."))
+    account = getattr(user, "mailbox", None)
+    if by_admin and account is not None:
+        check_credentials_change(account)
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     audit(
