@@ -1,3 +1,5 @@
+import copy
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
@@ -32,6 +34,22 @@ class OTPForm(forms.Form):
         max_length=16,
         help_text=_("The 6-digit code from your authenticator app, or a backup code."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, reauth: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if reauth:
+            self.fields["password"] = copy.deepcopy(ReauthForm.base_fields["password"])
+
+
+class ReauthForm(forms.Form):
+    """The password again, before a change to the second factor."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 

@@ -218,6 +218,9 @@ LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
 # Staff always need 2FA outside development; DEBUG (make run) keeps the demo usable.
 STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", not DEBUG)
 OTP_TOTP_ISSUER = "TempusMail"
+# No per-device delay after wrong codes: whoever has the password could lock the owner out of
+# their second factor. Wrong codes are limited per sign-in and per client (security.services).
+OTP_TOTP_THROTTLE_FACTOR = 0
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = (
