@@ -22,6 +22,14 @@ from tempusmail.net import client_key
 from .models import ApiToken, BackupCode, BackupCodes, DomainSecurityPolicy, backup_code_digest
 
 BACKUP_CODES = 10
+SIGN_IN_ACTIONS = (
+    "login.success",
+    "login.failure",
+    "login.throttled",
+    "otp.failure",
+    "ip.refused",
+    "reauth.failure",
+)
 CODE_TRIES_PER_SIGN_IN = 5
 BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 STEP_VERIFY, STEP_ENROLL, STEP_PASSWORD = "verify", "enroll", "password"
