@@ -64,7 +64,9 @@ class EmailAccountAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        values = {f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS}
+        values = {  # a field that failed its own validation (say, not JSON) is not in data
+            f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS and f in data
+        }
         try:
             services.ensure_modifiable(self.instance)
             services.validate_options(

@@ -249,11 +249,13 @@ class AutoresponderForm(forms.Form):
     autoreply_start = forms.DateTimeField(
         label=_("Start"),
         required=False,
+        validators=[validators.validate_moment],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     autoreply_end = forms.DateTimeField(
         label=_("End"),
         required=False,
+        validators=[validators.validate_moment],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 

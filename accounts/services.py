@@ -25,6 +25,7 @@ from .validators import (
     normalize_forwards,
     normalize_local_part,
     normalize_networks,
+    validate_moment,
 )
 
 # Fields the mail system must know: changing one bumps desired_version.
@@ -149,6 +150,11 @@ def validate_options(
         )
     if both.get("autoreply_enabled") and not (both.get("autoreply_body") or "").strip():
         raise ValidationError({"autoreply_body": _("Write the automatic reply.")})
+    for name in ("autoreply_start", "autoreply_end"):
+        try:
+            validate_moment(clean.get(name))
+        except ValidationError as error:
+            raise ValidationError({name: error.messages}) from None
     start, end = both.get("autoreply_start"), both.get("autoreply_end")
     if start and end and end <= start:
         raise ValidationError({"autoreply_end": _("The autoresponder must end after it starts.")})

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import get_domain_for, role_flags
+from tempusmail.api import page_number
 from tempusmail.views import add_service_error
 
 from . import forms, services
@@ -60,11 +61,8 @@ class CappedPaginator(Paginator):
     CAP = 10_000
 
     def get_page(self, number):
-        try:
-            self.wanted = max(1, int(number))
-        except (TypeError, ValueError):
-            self.wanted = 1
-        return super().get_page(number)
+        self.wanted = page_number(number)
+        return super().get_page(self.wanted)
 
     @cached_property
     def limit(self) -> int:

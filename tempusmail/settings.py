@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "webmail_settings.middleware.UserPreferencesMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "security.middleware.SecurityMiddleware",
+    "tempusmail.text.TextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
