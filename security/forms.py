@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.passwords import check_password_policy
+from tempusmail.forms import CleanTextMixin
 
 from .services import recovery_address, reset_password
 
@@ -71,7 +72,7 @@ class PasswordChangeForm(forms.Form):
         return data
 
 
-class TokenForm(forms.Form):
+class TokenForm(CleanTextMixin, forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
 
 
@@ -86,7 +87,7 @@ class DomainSecurityForm(forms.Form):
     )
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(CleanTextMixin, forms.Form):
     q = forms.CharField(label=_("Object"), required=False, max_length=100)
     person = forms.CharField(label=_("Person"), required=False, max_length=254)
     start = forms.DateField(
