@@ -169,3 +169,14 @@ class AliasAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def delete_model(self, request, obj):
+        """Through the service: the mail system stops delivering to the alias too."""
+        try:
+            services.alias_delete(alias=obj)
+        except ValidationError as error:
+            self.message_user(request, f"{obj}: {error.messages[0]}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for alias in queryset.select_related("account"):
+            self.delete_model(request, alias)

@@ -74,6 +74,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # API access turned off or the account deactivated: every token made before stays dead,
+    # whatever is turned on again later.
+    tokens_revoked_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
 

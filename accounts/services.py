@@ -257,6 +257,9 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
         if {"first_name", "last_name"} & set(changed):
             account.user.first_name, account.user.last_name = account.first_name, account.last_name
             user_fields += ["first_name", "last_name"]
+        if "api_access" in changed and not account.api_access:
+            account.user.tokens_revoked_at = timezone.now()  # they stay dead if turned on again
+            user_fields.append("tokens_revoked_at")
         if user_fields:
             account.user.save(update_fields=user_fields)
         if account_fields:
@@ -333,11 +336,14 @@ def account_reactivate(*, account: EmailAccount) -> None:
 
 
 def _set_active(account: EmailAccount, active: bool) -> None:
+    """Deactivation also kills the login's API tokens for good (reactivation revives none)."""
     check_credentials_change(account)  # the login signs in nowhere while deactivated
+    now = timezone.now()
     with transaction.atomic():
         account.is_active = active
         account.save(update_fields=["is_active"])
-        User.objects.filter(pk=account.user_id).update(is_active=active)
+        login = {"is_active": active} if active else {"is_active": False, "tokens_revoked_at": now}
+        User.objects.filter(pk=account.user_id).update(**login)
         _bump(account)
         audit(action="account.reactivate" if active else "account.deactivate", obj=account)
 

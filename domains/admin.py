@@ -1,7 +1,27 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 
+from . import services
 from .models import Domain, Membership, Organization, Plan
+
+
+class ServiceDeleteMixin:
+    """Deletion (one object or the bulk action) goes through the app's service, which removes
+    the mail system's side after commit; a refusal is shown, never a half-done delete."""
+
+    def delete_one(self, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        try:
+            self.delete_one(obj)
+        except ValidationError as error:
+            self.message_user(request, f"{obj}: {error.messages[0]}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(Plan)
@@ -23,7 +43,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "plan", "domains_count", "accounts_count", "created_at")
     list_select_related = ("plan",)
     list_filter = ("plan",)
@@ -39,6 +59,9 @@ class OrganizationAdmin(admin.ModelAdmin):
                 n_accounts=Count("accounts", distinct=True),
             )
         )
+
+    def delete_one(self, obj) -> None:
+        services.organization_delete(organization=obj)
 
     @admin.display(ordering="n_domains", description="domains")
     def domains_count(self, obj):
@@ -59,7 +82,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "organization", "accounts_count", "applied", "last_error", "created_at")
     list_select_related = ("organization",)
     list_filter = ("organization",)
@@ -74,6 +97,9 @@ class DomainAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_accounts=Count("accounts"))
+
+    def delete_one(self, obj) -> None:
+        services.domain_delete(domain=obj)
 
     @admin.display(ordering="n_accounts", description="accounts")
     def accounts_count(self, obj):

@@ -50,6 +50,15 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    def revoked_by_cutoff(self) -> bool:
+        """Made before its owner's API access was turned off or the account deactivated."""
+        cutoff = self.user.tokens_revoked_at
+        return cutoff is not None and self.created_at <= cutoff
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None or self.revoked_by_cutoff()
+
 
 class AuditEvent(models.Model):
     """Who changed what, from where and when. Field names only: never values of secrets."""

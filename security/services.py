@@ -239,6 +239,7 @@ def domain_policy_update(*, domain, require_2fa: bool) -> DomainSecurityPolicy:
 # --- API tokens -----------------------------------------------------------------------------
 
 TOKEN_PREFIX = "tm_"
+MAX_TOKENS = 10
 
 
 def _digest(secret: str) -> str:
@@ -254,8 +255,13 @@ def token_create(*, user, name: str, organization=None) -> tuple[ApiToken, str]:
         account = getattr(user, "mailbox", None)
         if account is None or not account.api_access or not account.is_active:
             raise ValidationError(_("API access is not enabled for your account."))
-        if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= 10:
-            raise ValidationError(_("You can have at most 10 tokens: revoke one first."))
+    live = ApiToken.objects.filter(user=user, organization=organization, revoked_at__isnull=True)
+    if user.tokens_revoked_at is not None:
+        live = live.filter(created_at__gt=user.tokens_revoked_at)
+    if live.count() >= MAX_TOKENS:  # per person, and per organization for organization tokens
+        raise ValidationError(
+            _("You can have at most %(max)d tokens: revoke one first.") % {"max": MAX_TOKENS}
+        )
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -298,7 +304,7 @@ def token_lookup(key: str) -> ApiToken | None:
     if token is None or not hmac.compare_digest(token.key_hash, _digest(secret)):
         return None
     user = token.user
-    if not user.is_active:
+    if not user.is_active or token.revoked_by_cutoff():
         return None
     if token.kind == ApiToken.Kind.PERSONAL:
         account = getattr(user, "mailbox", None)

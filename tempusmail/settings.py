@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -200,6 +201,16 @@ DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "d
 # the active-selector map, readable by the filter's group (empty: the worker's own group).
 DKIM_KEY_DIR = Path(os.environ.get("DKIM_KEY_DIR", MAIL_ROOT / "dkim"))
 DKIM_KEY_GROUP = os.environ.get("DKIM_KEY_GROUP", "_rspamd")
+
+# Mail the panel sends (recovery links, notices), from EMAIL_URL (dj-email-url), e.g.
+# submission://user%40example.com:password@mail.example.com:587 (SMTP AUTH after STARTTLS),
+# smtp://host:465?ssl=True (implicit TLS), smtp://host:25, console:// (printed).
+# Unset: the console under DEBUG (make run prints the mail), else the local MTA on port 25.
+EMAIL_URL = os.environ.get("EMAIL_URL") or ("console://" if DEBUG else "smtp://localhost:25")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "TempusMail <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 10  # a mail server that hangs must not hang the request
+globals().update({k: v for k, v in dj_email_url.parse(EMAIL_URL).items() if v is not None})
 
 LOGGING = {
     "version": 1,
