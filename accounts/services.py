@@ -324,12 +324,14 @@ def user_set_password(
 
 def account_deactivate(*, account: EmailAccount) -> None:
     """Offline: no login, no new mail, no changes; still counts against the plan."""
+    check_credentials_change(account)  # the login signs in nowhere while deactivated
     if account.deleting or not account.is_active:
         raise ValidationError(_("This account is already deactivated."))
     _set_active(account, False)
 
 
 def account_reactivate(*, account: EmailAccount) -> None:
+    check_credentials_change(account)
     if account.deleting or account.is_active:
         raise ValidationError(_("This account is already active."))
     _set_active(account, True)
@@ -337,7 +339,6 @@ def account_reactivate(*, account: EmailAccount) -> None:
 
 def _set_active(account: EmailAccount, active: bool) -> None:
     """Deactivation also kills the login's API tokens for good (reactivation revives none)."""
-    check_credentials_change(account)  # the login signs in nowhere while deactivated
     now = timezone.now()
     with transaction.atomic():
         account.is_active = active
@@ -350,11 +351,11 @@ def _set_active(account: EmailAccount, active: bool) -> None:
 
 def account_delete(*, account: EmailAccount) -> None:
     """Only a deactivated account can be deleted; the row goes once the mailbox is purged."""
+    check_credentials_change(account)  # the login goes with the mailbox
     if account.is_active:
         raise ValidationError(_("Deactivate the account before deleting it."))
     if account.deleting:
         return
-    check_credentials_change(account)  # the login goes with the mailbox
     with transaction.atomic():
         account.deleting = True
         account.save(update_fields=["deleting"])
