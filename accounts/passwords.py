@@ -59,15 +59,15 @@ def check_password_policy(*, user, password: str, by_admin: bool) -> None:
         raise ValidationError(_("Your administrator does not allow changing this password."))
     if len(password) > 128:
         raise ValidationError(_("Use at most 128 characters."))
-    if not by_admin and user.password and check_password(password, user.password):
-        # A forced or expired change that keeps the password changes nothing.
-        raise ValidationError(_("Choose a password different from your current one."))
     validate_password(password, user)
     if account is not None and account.block_password_reuse and password_reused(user, password):
         raise ValidationError(
             _("Choose a password you have not used before (the last %(n)d are refused).")
             % {"n": HISTORY_SIZE}
         )
+    if not by_admin and user.password and check_password(password, user.password):
+        # A forced or expired change that keeps the password changes nothing.
+        raise ValidationError(_("Choose a password different from your current one."))
 
 
 def remember_password(*, user) -> None:
