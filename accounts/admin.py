@@ -80,7 +80,9 @@ class EmailAccountAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        values = {f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS}
+        values = {  # a field that failed its own validation (say, not JSON) is not in data
+            f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS and f in data
+        }
         try:
             services.ensure_modifiable(self.instance)
             services.validate_options(
@@ -183,3 +185,14 @@ class AliasAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def delete_model(self, request, obj):
+        """Through the service: the mail system stops delivering to the alias too."""
+        try:
+            services.alias_delete(alias=obj)
+        except ValidationError as error:
+            self.message_user(request, f"{obj}: {error.messages[0]}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for alias in queryset.select_related("account"):
+            self.delete_model(request, alias)

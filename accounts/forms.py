@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from domains.forms import storage_label
 from domains.models import SERVICE_LABELS, SERVICES_HELP, Domain
+from tempusmail.forms import CleanTextMixin
 
 from . import validators
 from .models import (
@@ -87,7 +88,7 @@ class LinesField(forms.CharField):
         return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
-class NewAccountForm(forms.Form):
+class NewAccountForm(CleanTextMixin, forms.Form):
     """Wizard step 1: who uses the account, its address and its password."""
 
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
@@ -223,7 +224,7 @@ class OtherForm(forms.Form):
     )
 
 
-class MasterForm(forms.Form):
+class MasterForm(CleanTextMixin, forms.Form):
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     job_title = forms.CharField(label=_("Job title"), max_length=150, required=False)
@@ -239,7 +240,7 @@ class MasterForm(forms.Form):
     )
 
 
-class AutoresponderForm(forms.Form):
+class AutoresponderForm(CleanTextMixin, forms.Form):
     autoreply_enabled = forms.BooleanField(label=_("Autoresponder on"), required=False)
     autoreply_subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     autoreply_body = forms.CharField(
@@ -252,11 +253,13 @@ class AutoresponderForm(forms.Form):
     autoreply_start = forms.DateTimeField(
         label=_("Start"),
         required=False,
+        validators=[validators.validate_moment],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     autoreply_end = forms.DateTimeField(
         label=_("End"),
         required=False,
+        validators=[validators.validate_moment],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -295,7 +298,7 @@ class PasswordForm(forms.Form):
         return data
 
 
-class AliasForm(forms.Form):
+class AliasForm(CleanTextMixin, forms.Form):
     address = forms.CharField(label=_("Alias address"), max_length=320)
 
     def clean_address(self):

@@ -1,5 +1,7 @@
 """The login User, the mailbox (EmailAccount) and its aliases."""
 
+import unicodedata
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -31,8 +33,19 @@ MAX_NETWORKS = 5
 REJECT_MESSAGE_MAX = 300
 
 
+def normalize_login(value: str) -> str:
+    """The identity a typed sign-in name stands for: NFKC (as Django's login form does, so
+    a fullwidth "ｂob" is "bob"), trimmed, lowercased (logins are stored lowercased). The
+    authentication backend looks users up by it and sign-in throttling counts it, so no
+    spelling of an address escapes the per-account limit."""
+    return unicodedata.normalize("NFKC", str(value or "")).strip().lower()
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(**{self.model.USERNAME_FIELD: normalize_login(username)})
 
     def create_user(self, email: str, password: str | None = None, **extra):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -61,6 +74,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # API access turned off or the account deactivated: every token made before stays dead,
+    # whatever is turned on again later.
+    tokens_revoked_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
 

@@ -16,6 +16,7 @@ from domains.models import Domain, Organization
 from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
+from .access import CREDENTIAL_FIELDS, check_credentials_change
 from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, User
 from .passwords import check_password_policy, remember_password
 from .tasks import push_account
@@ -25,6 +26,7 @@ from .validators import (
     normalize_forwards,
     normalize_local_part,
     normalize_networks,
+    validate_moment,
 )
 
 # Fields the mail system must know: changing one bumps desired_version.
@@ -149,6 +151,11 @@ def validate_options(
         )
     if both.get("autoreply_enabled") and not (both.get("autoreply_body") or "").strip():
         raise ValidationError({"autoreply_body": _("Write the automatic reply.")})
+    for name in ("autoreply_start", "autoreply_end"):
+        try:
+            validate_moment(clean.get(name))
+        except ValidationError as error:
+            raise ValidationError({name: error.messages}) from None
     start, end = both.get("autoreply_start"), both.get("autoreply_end")
     if start and end and end <= start:
         raise ValidationError({"autoreply_end": _("The autoresponder must end after it starts.")})
@@ -241,6 +248,8 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
     ]
     if not changed:
         return []
+    if CREDENTIAL_FIELDS & set(changed):
+        check_credentials_change(account)
     with transaction.atomic():
         for name in changed:
             setattr(account.user if name in USER_FIELDS else account, name, clean[name])
@@ -249,6 +258,9 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
         if {"first_name", "last_name"} & set(changed):
             account.user.first_name, account.user.last_name = account.first_name, account.last_name
             user_fields += ["first_name", "last_name"]
+        if "api_access" in changed and not account.api_access:
+            account.user.tokens_revoked_at = timezone.now()  # they stay dead if turned on again
+            user_fields.append("tokens_revoked_at")
         if user_fields:
             account.user.save(update_fields=user_fields)
         if account_fields:
@@ -266,10 +278,13 @@ def account_set_password(
     force_change: bool | None = None,
     password: str | None = None,
     by_admin: bool = True,
+    actor: User | None = None,
 ) -> None:
     """A new mailbox password reaches the mail system at once (Dovecot keeps no auth cache).
     Given the plain `password`, the security policy (strength, reuse, "disable password
-    change" for the user, not the admin) is checked first; only its hash is kept."""
+    change" for the user, not the admin) is checked first; only its hash is kept. `actor`:
+    who sets it (default: whoever acts in this request), under the privilege rule."""
+    check_credentials_change(account, user=actor)
     ensure_modifiable(account)
     if password is not None:
         check_password_policy(user=account.user, password=password, by_admin=by_admin)
@@ -295,7 +310,9 @@ def user_set_password(
     owner's password is the mailbox password, so it reaches the mail system."""
     account = getattr(user, "mailbox", None)
     if account is not None:
-        account_set_password(account=account, password=password, by_admin=False, force_change=False)
+        account_set_password(
+            account=account, password=password, by_admin=False, force_change=False, actor=user
+        )
         return
     check_password_policy(user=user, password=password, by_admin=False)
     with transaction.atomic():
@@ -308,28 +325,34 @@ def user_set_password(
 
 def account_deactivate(*, account: EmailAccount) -> None:
     """Offline: no login, no new mail, no changes; still counts against the plan."""
+    check_credentials_change(account)  # the login signs in nowhere while deactivated
     if account.deleting or not account.is_active:
         raise ValidationError(_("This account is already deactivated."))
     _set_active(account, False)
 
 
 def account_reactivate(*, account: EmailAccount) -> None:
+    check_credentials_change(account)
     if account.deleting or account.is_active:
         raise ValidationError(_("This account is already active."))
     _set_active(account, True)
 
 
 def _set_active(account: EmailAccount, active: bool) -> None:
+    """Deactivation also kills the login's API tokens for good (reactivation revives none)."""
+    now = timezone.now()
     with transaction.atomic():
         account.is_active = active
         account.save(update_fields=["is_active"])
-        User.objects.filter(pk=account.user_id).update(is_active=active)
+        login = {"is_active": active} if active else {"is_active": False, "tokens_revoked_at": now}
+        User.objects.filter(pk=account.user_id).update(**login)
         _bump(account)
         audit(action="account.reactivate" if active else "account.deactivate", obj=account)
 
 
 def account_delete(*, account: EmailAccount) -> None:
     """Only a deactivated account can be deleted; the row goes once the mailbox is purged."""
+    check_credentials_change(account)  # the login goes with the mailbox
     if account.is_active:
         raise ValidationError(_("Deactivate the account before deleting it."))
     if account.deleting:

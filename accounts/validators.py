@@ -12,6 +12,7 @@ from domains.validators import normalize_domain_name
 
 from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9_+-])?$")
 # abuse@ of every domain belongs to the provider (PLATFORM_ABUSE_ADDRESS). postmaster@ and
 # support@ are not reserved: they go to the organization's owner until an account takes them.
@@ -192,3 +193,13 @@ def _loop_message(chain, address: str, organization_id: int) -> str:
         "Forwarding loop: %(chain)s. Mail to these addresses would go round without ever "
         "being delivered; keep a copy in one of these mailboxes or remove a forward."
     ) % {"chain": " → ".join(shown)}
+
+
+def validate_moment(value) -> None:
+    """Dates people schedule (the autoresponder's start and end) lie between 2000 and 2100:
+    a year like 9999 overflows once converted to UTC and means nothing anyway."""
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(
+            _("Choose a date between %(first)d and %(last)d.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR}
+        )

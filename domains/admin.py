@@ -6,6 +6,24 @@ from . import services
 from .models import DkimKey, Domain, Membership, Organization, Plan, Role
 
 
+class ServiceDeleteMixin:
+    """Deletion (one object or the bulk action) goes through the app's service, which removes
+    the mail system's side after commit; a refusal is shown, never a half-done delete."""
+
+    def delete_one(self, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        try:
+            self.delete_one(obj)
+        except ValidationError as error:
+            self.message_user(request, f"{obj}: {error.messages[0]}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     list_display = (
@@ -25,7 +43,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "plan", "domains_count", "accounts_count", "created_at")
     list_select_related = ("plan",)
     list_filter = ("plan",)
@@ -46,6 +64,9 @@ class OrganizationAdmin(admin.ModelAdmin):
                 n_accounts=Count("accounts", distinct=True),
             )
         )
+
+    def delete_one(self, obj) -> None:
+        services.organization_delete(organization=obj)
 
     @admin.display(ordering="n_domains", description="domains")
     def domains_count(self, obj):
@@ -91,7 +112,7 @@ class DkimKeyInline(admin.TabularInline):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "organization",
@@ -127,6 +148,9 @@ class DomainAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_accounts=Count("accounts"))
+
+    def delete_one(self, obj) -> None:
+        services.domain_delete(domain=obj)
 
     @admin.display(ordering="n_accounts", description="accounts")
     def accounts_count(self, obj):

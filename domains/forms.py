@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tempusmail.forms import CleanTextMixin
+
 from .models import SERVICE_LABELS, SERVICES_HELP, Plan
 from .validators import normalize_claim
 
@@ -9,7 +11,7 @@ def storage_label(mb: int) -> str:
     return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
 
 
-class DomainCreateForm(forms.Form):
+class DomainCreateForm(CleanTextMixin, forms.Form):
     name = forms.CharField(label=_("Domain name"), max_length=253)
     organization = forms.ModelChoiceField(label=_("Organization"), queryset=None)
 

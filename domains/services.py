@@ -209,3 +209,16 @@ def _bump(domain: Domain) -> None:
     domain.refresh_from_db(fields=["desired_version", "changed_at"])
     if domain.is_verified:
         enqueue_on_commit(push_domain, domain.pk)
+
+
+def organization_delete(*, organization: Organization) -> None:
+    """Staff remove a customer: only once it has no email accounts; each of its (empty)
+    domains goes through domain_delete, so the mail system forgets it too."""
+    with transaction.atomic():
+        org = _lock_organization(organization)
+        if org.accounts.exists():
+            raise ValidationError(_("An organization with email accounts cannot be deleted."))
+        for domain in org.domains.all():
+            domain_delete(domain=domain)
+        audit(action="organization.delete", obj=org, organization_id=None)
+        org.delete()

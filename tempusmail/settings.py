@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "webmail_settings.middleware.UserPreferencesMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "security.middleware.SecurityMiddleware",
+    "tempusmail.text.TextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -218,6 +220,16 @@ SERVICES_API_KEY = os.environ.get("SERVICES_API_KEY") or (
     _SERVICES_KEY_FILE.read_text().strip() if _SERVICES_KEY_FILE.is_file() else ""
 )
 
+# Mail the panel sends (recovery links, notices), from EMAIL_URL (dj-email-url), e.g.
+# submission://user%40example.com:password@mail.example.com:587 (SMTP AUTH after STARTTLS),
+# smtp://host:465?ssl=True (implicit TLS), smtp://host:25, console:// (printed).
+# Unset: the console under DEBUG (make run prints the mail), else the local MTA on port 25.
+EMAIL_URL = os.environ.get("EMAIL_URL") or ("console://" if DEBUG else "smtp://localhost:25")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "TempusMail <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 10  # a mail server that hangs must not hang the request
+globals().update({k: v for k, v in dj_email_url.parse(EMAIL_URL).items() if v is not None})
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -236,6 +248,9 @@ LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
 # Staff always need 2FA outside development; DEBUG (make run) keeps the demo usable.
 STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", not DEBUG)
 OTP_TOTP_ISSUER = "TempusMail"
+# No per-device delay after wrong codes: whoever has the password could lock the owner out of
+# their second factor. Wrong codes are limited per sign-in and per client (security.services).
+OTP_TOTP_THROTTLE_FACTOR = 0
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 # Thunderbird asks http://autoconfig.<domain>/ (no certificate for every customer domain).

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import LongSelect, time_zone_choices
 from accounts.models import DATE_FORMATS, LANGUAGES, TIME_FORMATS
+from tempusmail.forms import CleanTextMixin
 
 from .models import SignaturePolicy
 from .services import PLACEHOLDERS
@@ -21,12 +22,12 @@ class PreferencesForm(forms.Form):
     time_format = forms.ChoiceField(label=_("Time format"), choices=TIME_FORMATS)
 
 
-class IdentityForm(forms.Form):
+class IdentityForm(CleanTextMixin, forms.Form):
     address = forms.CharField(widget=forms.HiddenInput, max_length=320)
     display_name = forms.CharField(label=_("Display name"), max_length=150, required=False)
 
 
-class SignatureForm(forms.Form):
+class SignatureForm(CleanTextMixin, forms.Form):
     identity = forms.ChoiceField(label=_("Identity"))
     name = forms.CharField(label=_("Name"), max_length=100)
     html = forms.CharField(

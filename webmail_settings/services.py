@@ -16,6 +16,7 @@ from accounts import services as account_services
 from accounts.models import EmailAccount, User
 from domains.models import Domain
 from tempusmail.tenancy import forbid
+from tempusmail.text import CONTROL, LINE_BREAK
 
 from .models import DomainWebmail, IdentityName, Signature, SignaturePolicy
 from .sanitize import html_to_text, sanitize_html
@@ -258,13 +259,12 @@ def address_book(domain: Domain, *, q: str = "") -> QuerySet[EmailAccount]:
 
 
 def _vcard_escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\")
-        .replace("\r\n", "\n")
-        .replace("\n", "\\n")
-        .replace(",", "\\,")
-        .replace(";", "\\;")
-    )
+    """RFC 6350 3.4: backslash, comma and semicolon escaped; every line break (CRLF, a lone
+    CR or LF, and the other Unicode ones) becomes \\n, so a value never starts a line (a
+    forged property or card). Other control characters are dropped."""
+    value = LINE_BREAK.sub("\n", value.replace("\r\n", "\n"))
+    value = CONTROL.sub("", value)
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace(",", "\\,").replace(";", "\\;")
 
 
 def _fold(line: str) -> str:

@@ -49,6 +49,12 @@ HOSTILE = st.one_of(
             "",
             " ",
             "2026-13-45T25:61",
+            # issue 9 (test_hostile_extremes.py sends each of these to every form and write):
+            "a\x1b[31mred",
+            "line\rbreak",
+            "9999-12-31T23:59",
+            "0001-01-01T00:00",
+            "9223372036854775807",
         ]
     ),
     st.integers(-(2**70), 2**70).map(str),
@@ -257,6 +263,9 @@ def run_api(client, key, method, url):
         ),
         JSON_VALUES.map(json.dumps),
         st.sampled_from(["", "{", "[]", "null", '{"a":1,"a":2}', "\x00", '{"name": "\\u0000"}']),
+        st.sampled_from(  # issue 9: lone surrogates, control characters, 10,000-deep JSON
+            ['{"name": "\\ud800"}', '{"first_name": "\\u001b"}', "[" * 10_000 + "]" * 10_000]
+        ),
     )
 
     @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))

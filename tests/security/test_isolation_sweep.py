@@ -197,3 +197,45 @@ def test_the_sweep_catches_an_unscoped_view_and_an_unknown_argument(
     finally:
         leaky_urls.urlpatterns = saved
         clear_url_caches()
+
+
+# --- privilege escalation (issue 9): a mailbox whose login also belongs to organization B ---
+
+
+@pytest.fixture
+def climb_target(domain_a, make_account, org_a, org_b):
+    """A mailbox of A whose login is an operator of A and the owner of B."""
+    from domains.models import Membership, Role
+    from webmail_settings.models import Signature
+
+    account = make_account(domain_a, "boss")
+    Membership.objects.create(user=account.user, organization=org_a, role=Role.OPERATOR)
+    Membership.objects.create(user=account.user, organization=org_b, role=Role.OWNER)
+    account_services.account_update(account=account, values={"api_access": True})
+    security_services.token_create(user=account.user, name="own")
+    return {
+        "domain": domain_a,
+        "account": account,
+        "alias": account_services.alias_add(account=account, address="bossy@a.example"),
+        "token": security_services.token_create(user=account.user, name="b", organization=org_b)[0],
+        "signature": Signature.objects.create(
+            account=account, identity=account.address, name="sig", text="x"
+        ),
+    }
+
+
+@pytest.mark.parametrize("role", ["owner", "operator", "viewer", "enduser"])
+def test_no_role_of_a_climbs_through_a_shared_login(client, role, request, climb_target, account_a):
+    from .privilege_sweep import panel_sweep
+
+    user = account_a.user if role == "enduser" else request.getfixturevalue(role)
+    target = climb_target["account"]
+    assert panel_sweep(client, user, role, climb_target, target) > 40
+
+
+def test_no_token_of_a_climbs_through_a_shared_login(client, a_tokens, climb_target):
+    from .privilege_sweep import api_sweep
+
+    target = climb_target["account"]
+    for who, key in a_tokens.items():
+        assert api_sweep(client, key, who, climb_target, target) > 20
