@@ -488,10 +488,18 @@ class Job:
     # -- bookkeeping --
 
     def _update(self, **values) -> None:
-        """Write progress and renew the lease; stop if the connection changed under us."""
+        self._write(**values)
+        self._check()
+
+    def _write(self, **values) -> None:
+        """Write progress and renew the lease."""
         values["lease_until"] = timezone.now() + LEASE
         if not ExternalMailbox.objects.filter(pk=self.connection.pk).update(**values):
             raise Stop()  # disconnected
+
+    def _check(self) -> None:
+        """Stop if the connection was paused, disconnected or lost its service meanwhile
+        (outside any transaction: the paused state must stay written)."""
         row = (
             ExternalMailbox.objects.filter(pk=self.connection.pk)
             .values("paused", "state", "service_id", "manual")
@@ -650,12 +658,13 @@ class Job:
             ExternalFolder.objects.filter(pk=state.pk).update(
                 last_uid=highest, pending_uid=0, messages=F("messages") + copied
             )
-            self._update(
+            self._write(
                 messages_done=F("messages_done") + len(batch),
                 messages_imported=F("messages_imported") + copied,
                 messages_skipped=F("messages_skipped") + skipped,
                 bytes_done=F("bytes_done") + sum(len(m.body or b"") for m in wanted),
             )
+        self._check()
         self.throttle(len(batch))
 
     def append(self, mailbox: str, messages: list[Message]) -> int:

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import _worker_env, need, wait_until
-from tests.mailstack.conftest import IMAP, Worker, run_stack, wait_port
+from tests.mailstack.conftest import IMAP, Worker, run_stack
 
 MAIL_UID = 5000
 EXTERNAL_NAME = "imap.external.test"
@@ -56,6 +57,8 @@ mail_uid = {uid}
 mail_gid = {uid}
 first_valid_uid = 1
 mail_location = maildir:~/Maildir:LAYOUT=fs
+# The provider's durability is not under test: no fsync per message keeps filling it fast.
+mail_fsync = never
 hostname = {host}
 submission_relay_host = 127.0.0.1
 submission_relay_port = 9
@@ -299,15 +302,38 @@ def external(provider, settings):
 
 @pytest.fixture
 def stack(import_stack, settings):
-    """The destination stack, with this process's settings pointed at it."""
+    """The destination stack, with this process's settings pointed at it; its mail directory
+    starts empty like the test database (mail on disk stays: each test uses new addresses)."""
+    from tempusmail.mailbackend.dovecot import DovecotBackend
+
     for key, value in import_stack.env.items():
         setattr(settings, key, value)
+    with DovecotBackend().connect() as db, db.transaction():
+        for table in ("forward", "alias", "mailbox", "domain"):
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     return import_stack
+
+
+@pytest.fixture
+def alice(stack, transactional_db, domain_a, make_account):
+    """A mailbox owner of organization A, pushed to the stack here (the worker may push it
+    again: pushes are idempotent), with a fresh address: mail of earlier tests stays on disk."""
+    from accounts import sync
+
+    account = make_account(domain_a, f"alice{uuid.uuid4().hex[:8]}")
+    sync.account_push(account_id=account.pk)
+    account.refresh_from_db()
+    assert account.applied_version >= account.desired_version
+    return account
 
 
 @pytest.fixture(scope="package")
 def _import_worker(import_stack, provider, django_db_setup, tmp_path_factory):
-    env = _worker_env({**import_stack.env, **external_settings(provider)})
+    # At most 500 messages a second (the EXTERNAL_MAIL_RATE_LIMIT setting): a test can act
+    # while an import of a few thousand runs, and the 1,000 message import still takes seconds.
+    env = _worker_env(
+        {**import_stack.env, **external_settings(provider), "EXTERNAL_MAIL_RATE_LIMIT": "500"}
+    )
     worker = Worker(env, tmp_path_factory.mktemp("importworker") / "w.log")
     yield worker
     worker.stop()
@@ -354,4 +380,30 @@ def wait_state(connection, states, timeout: float = 60):
     return connection
 
 
-__all__ = ["wait_port"]
+def fill_many(provider, user: str, folder: str, count: int, size: int = 2000) -> None:
+    body = "x" * size
+    provider.fill(
+        user,
+        folder,
+        [
+            (
+                "\\Seen" if i % 2 else "",
+                (
+                    f"From: a@external.test\r\nSubject: m{i:05d}\r\n"
+                    f"Message-ID: <m{i}.{folder}@external.test>\r\n\r\n{body}\r\n"
+                ).encode(),
+            )
+            for i in range(count)
+        ],
+    )
+
+
+def count_messages(stack, address: str, folder: str, password: str) -> int:
+    client = IMAP(stack.port("IMAP"))
+    try:
+        client.login(address, password)
+        typ, data = client.select(f'"{folder}"', readonly=True)
+        return int(data[0]) if typ == "OK" else 0
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
