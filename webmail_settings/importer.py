@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from tempusmail.mailbackend import BackendError, get_backend
 
-from . import secrets
+from . import crypto
 from .models import ExternalFolder, ExternalMailbox, SyncState
 from .remote import RemoteError, Server, open_imap
 
@@ -541,7 +541,7 @@ class Job:
         servers = connection.servers
         if servers is None:  # the service was deleted
             raise Stop()
-        password = secrets.decrypt(connection.password_encrypted)
+        password = crypto.decrypt(connection.password_encrypted)
         if password is None:
             raise RemoteError("password")
         self._update(

@@ -200,7 +200,7 @@ class ExternalMailbox(ServerFields):
     """A user's mailbox at another provider, imported into their own and kept in sync.
 
     Its servers come from the catalog service (read at each sync) or, for "Other", from its own
-    fields. The password is a Fernet token (webmail_settings.secrets), never shown again."""
+    fields. The password is a Fernet token (webmail_settings.crypto), never shown again."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="external_mailboxes"

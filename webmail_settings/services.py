@@ -25,7 +25,7 @@ from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 from tempusmail.tenancy import forbid
 
-from . import remote, secrets
+from . import crypto, remote
 from .models import (
     SMTP_PORTS,
     DomainWebmail,
@@ -705,7 +705,7 @@ def connection_create(
         service_name=servers.service.name if servers.service else "",
         manual=manual,
         login=login,
-        password_encrypted=secrets.encrypt(password),
+        password_encrypted=crypto.encrypt(password),
         state=SyncState.QUEUED,
         next_sync_at=timezone.now(),
     )
@@ -738,7 +738,7 @@ def connection_set_password(*, connection: ExternalMailbox, password: str) -> No
         connection.login,
         password,
     )
-    connection.password_encrypted = secrets.encrypt(password)
+    connection.password_encrypted = crypto.encrypt(password)
     connection.save(update_fields=["password_encrypted"])
     connection_sync_now(connection=connection)
 

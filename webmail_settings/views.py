@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -570,11 +570,13 @@ def mailbox(request, account, pk):
 
 
 @never_cache
-@require_GET
 @portal_view
 def mailbox_progress(request, account, pk):
-    """The progress block alone, polled by htmx while a sync runs."""
+    """The progress block alone, polled by htmx while a sync runs (looked up before the
+    method is checked: another user's connection is a 404 whatever the method)."""
     connection = get_external_mailbox_for(account, pk)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     return render(
         request, "portal/_mailbox_progress.html", {"progress": services.progress(connection)}
     )

@@ -38,9 +38,12 @@ def decrypt(token: str) -> str | None:
         return None
 
 
-def rotate(token: str) -> str:
-    """The same secret encrypted with the newest key (raises InvalidToken if unreadable)."""
-    return _fernet().rotate(token.encode("ascii")).decode("ascii")
+def rotate(token: str) -> str | None:
+    """The same secret encrypted with the newest key; None when no configured key opens it."""
+    try:
+        return _fernet().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, ValueError):
+        return None
 
 
 def new_key() -> str:
