@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.browser.conftest import browser_page  # noqa: F401 - for the browser test
 from tests.conftest import _worker_env, need, wait_until
 from tests.mailstack.conftest import IMAP, Worker, run_stack
 
