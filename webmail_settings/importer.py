@@ -470,11 +470,18 @@ def sync(*, mailbox_id: int) -> str:
         job.fail(exc)
     except Exception as exc:  # noqa: BLE001 - recorded for the user; logged in full here
         log.exception("import of external mailbox %s failed", mailbox_id)
-        job.fail(RemoteError("mailbox", detail=str(exc) or type(exc).__name__))
+        job.fail(RemoteError("error", detail=_readable(exc)))
     finally:
         job.close()
     state = ExternalMailbox.objects.filter(pk=mailbox_id).values_list("state", flat=True).first()
     return state or "gone"
+
+
+def _readable(exc: BaseException) -> str:
+    text = " ".join(
+        a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in exc.args
+    )
+    return (text or type(exc).__name__)[:200]
 
 
 class Job:

@@ -73,6 +73,7 @@ ERRORS = {
         "syncs. The mail already imported stays in your mailbox."
     ),
     "password": _("The stored password can no longer be read: enter it again."),
+    "error": _("The sync stopped: %(detail)s."),
 }
 
 
@@ -262,8 +263,6 @@ def _classify(exc: BaseException, target: Target) -> RemoteError:
         return RemoteError("protocol", detail=_("the server closed the connection"), **where)
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
         return RemoteError("unreachable", detail=exc.strerror or exc, **where)
-    if isinstance(exc, imaplib.IMAP4.abort | smtplib.SMTPException):
-        return RemoteError("protocol", detail=_server_text(exc), **where)
     return RemoteError("protocol", detail=_server_text(exc), **where)
 
 
