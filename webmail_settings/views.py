@@ -539,7 +539,12 @@ def mailbox_connect(request, account):
         form=form,
         checks=checks,
         manual=manual,
+        account_fields=[form[name] for name in ("service", "login", "password")],
+        manual_fields=[form[name] for name in MANUAL_FIELDS if name in form.fields],
     )
+
+
+MANUAL_FIELDS = ("imap_server", "imap_security", "smtp_server", "smtp_tls")
 
 
 @require_http_methods(["GET", "POST"])
