@@ -6,10 +6,8 @@ import contextlib
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -819,7 +817,3 @@ def progress(connection: ExternalMailbox) -> Progress:
         error=error,
         live=connection.state in (SyncState.QUEUED, SyncState.RUNNING),
     )
-
-
-def sync_interval() -> timedelta:
-    return timedelta(minutes=settings.EXTERNAL_MAIL_SYNC_MINUTES)

@@ -298,3 +298,33 @@ def test_public_addresses_pass_unless_the_provider_blocks_them(settings):
     assert remote.address_allowed("2a00:1450:400c:c0b::6c")
     settings.EXTERNAL_MAIL_BLOCKED_NETWORKS = ["142.250.0.0/15"]
     assert not remote.address_allowed("142.250.27.108")
+
+
+def test_a_new_password_is_checked_by_signing_in(portal, external, user, account_a):
+    from webmail_settings import crypto
+    from webmail_settings.models import SyncState
+
+    connection = ExternalMailbox.objects.create(
+        organization_id=account_a.organization_id,
+        account=account_a,
+        manual=True,
+        imap_host=external.ip,
+        imap_port=993,
+        imap_security="tls",
+        smtp_host=external.ip,
+        smtp_port=465,
+        login=user,
+        password_encrypted=crypto.encrypt("old-password"),
+        state=SyncState.FAILED,
+        last_error_code="auth",
+        last_error_params={"login": user, "detail": "x"},
+    )
+    url = f"/portal/mailboxes/{connection.pk}/"
+    response = portal.post(url, {"password": "still-wrong"})
+    assert "refused the login or password" in response.content.decode()
+    connection.refresh_from_db()
+    assert crypto.decrypt(connection.password_encrypted) == "old-password"
+    assert portal.post(url, {"password": EXT_PASSWORD}).status_code == 302
+    connection.refresh_from_db()
+    assert crypto.decrypt(connection.password_encrypted) == EXT_PASSWORD
+    assert connection.state == SyncState.QUEUED
