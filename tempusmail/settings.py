@@ -305,3 +305,30 @@ MAIL_CLIENT_SERVERS = {
         ("smtp", "465", "SSL"),
     )
 }
+
+# --- external mailboxes (webmail_settings: the email service catalog and imports) ----------
+# Fernet keys for the stored passwords of external mailboxes, newest first (rotate: put a new
+# key first, run `manage.py rotate_mail_secrets`, then drop the old one). Empty: one derived
+# from SECRET_KEY (development).
+EXTERNAL_MAIL_KEYS = env_list("EXTERNAL_MAIL_KEYS")
+# Minutes between two syncs of a connected mailbox; seconds a server may take to answer (the
+# Test button waits for IMAP and SMTP in the request: two of these stay under gunicorn's 30 s).
+EXTERNAL_MAIL_SYNC_MINUTES = int(os.environ.get("EXTERNAL_MAIL_SYNC_MINUTES", "15"))
+EXTERNAL_MAIL_TIMEOUT = float(os.environ.get("EXTERNAL_MAIL_TIMEOUT", "10"))
+# Messages per second one import may copy (0: no limit): spares the other provider.
+EXTERNAL_MAIL_RATE_LIMIT = float(os.environ.get("EXTERNAL_MAIL_RATE_LIMIT", "0"))
+# Servers users enter may not be loopback, private, link-local or otherwise non-public, nor
+# in the provider's own networks (BLOCKED); ALLOWED lists exceptions (tests, a provider
+# whose servers need them). Both: CIDR classes, comma-separated.
+EXTERNAL_MAIL_ALLOWED_NETWORKS = env_list("EXTERNAL_MAIL_ALLOWED_NETWORKS")
+EXTERNAL_MAIL_BLOCKED_NETWORKS = env_list("EXTERNAL_MAIL_BLOCKED_NETWORKS")
+# Extra CA certificates (PEM file) trusted besides the system's, e.g. a private CA.
+EXTERNAL_MAIL_CA_FILE = os.environ.get("EXTERNAL_MAIL_CA_FILE", "")
+# The provider's own servers, offered first in every catalog ("host:port"; empty: none).
+PROVIDER_MAIL_NAME = os.environ.get("PROVIDER_MAIL_NAME", "TempusMail")
+PROVIDER_IMAP_SERVER = os.environ.get("PROVIDER_IMAP_SERVER", "")
+PROVIDER_SMTP_SERVER = os.environ.get("PROVIDER_SMTP_SERVER", "")
+CELERY_BEAT_SCHEDULE["external-mail-sync"] = {
+    "task": "webmail_settings.tasks.sync_due",
+    "schedule": 60.0,
+}

@@ -81,6 +81,9 @@ class MailBackend(Protocol):
 
     def usage(self, addresses: list[str]) -> dict[str, Usage]: ...
 
+    def open_mailbox(self, address: str):
+        """An authenticated imaplib session on the mailbox (imports write through it)."""
+
 
 @dataclass
 class BackendError(Exception):

@@ -113,9 +113,18 @@ class FormFinder(HTMLParser):
 @pytest.fixture
 def a_objects(account_a, domain_a, owner, org_a):
     from accounts import services as account_services
-    from webmail_settings.models import Signature
+    from webmail_settings import crypto
+    from webmail_settings.models import EmailService, ExternalMailbox, Signature
 
     account_services.account_update(account=account_a, values={"api_access": True})
+    service = EmailService.objects.create(
+        organization=org_a,
+        name="A service",
+        imap_host="imap.a-service.invalid",  # never resolves: no test reaches a real server
+        imap_port=993,
+        smtp_host="smtp.a-service.invalid",
+        smtp_port=465,
+    )
     return {
         "domain": domain_a,
         "account": account_a,
@@ -123,6 +132,14 @@ def a_objects(account_a, domain_a, owner, org_a):
         "token": security_services.token_create(user=owner, name="t", organization=org_a)[0],
         "signature": Signature.objects.create(
             account=account_a, identity=account_a.address, name="sig", text="x"
+        ),
+        "email_service": service,
+        "external_mailbox": ExternalMailbox.objects.create(
+            organization=org_a,
+            account=account_a,
+            service=service,
+            login="a-login@a-service.invalid",
+            password_encrypted=crypto.encrypt("x"),
         ),
     }
 

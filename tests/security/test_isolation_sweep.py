@@ -13,7 +13,14 @@ from accounts import services as account_services
 from security import services as security_services
 
 # Marks of organization B's data that must never appear in an answer to A.
-B_MARKS = ("b.example", "Org B", "admin@b.test", "B-only-signature")
+B_MARKS = (
+    "b.example",
+    "Org B",
+    "admin@b.test",
+    "B-only-signature",
+    "B-only-service",
+    "b-only-login@elsewhere.test",
+)
 # The Django admin is for staff: non-staff are sent to sign in (checked below, not swept).
 SKIP_NAMESPACES = ("admin",)
 # A GET on a POST-only view is refused before any lookup: it reveals nothing.
@@ -34,12 +41,28 @@ def walk(resolver=None, prefix="", namespace=""):
 
 @pytest.fixture
 def b_objects(account_b, admin_b, org_b, domain_b):
-    from webmail_settings.models import Signature
+    from webmail_settings import crypto
+    from webmail_settings.models import EmailService, ExternalMailbox, Signature
 
     alias = account_services.alias_add(account=account_b, address="bobby@b.example")
     token, _key = security_services.token_create(user=admin_b, name="b", organization=org_b)
     signature = Signature.objects.create(
         account=account_b, identity=account_b.address, name="B-only-signature", text="B"
+    )
+    service = EmailService.objects.create(
+        organization=org_b,
+        name="B-only-service",
+        imap_host="imap.b-only.test",
+        imap_port=993,
+        smtp_host="smtp.b-only.test",
+        smtp_port=465,
+    )
+    connection = ExternalMailbox.objects.create(
+        organization=org_b,
+        account=account_b,
+        service=service,
+        login="b-only-login@elsewhere.test",
+        password_encrypted=crypto.encrypt("B-secret"),
     )
     return {
         "domain": domain_b,
@@ -47,6 +70,8 @@ def b_objects(account_b, admin_b, org_b, domain_b):
         "alias": alias,
         "token": token,
         "signature": signature,
+        "email_service": service,
+        "external_mailbox": connection,
     }
 
 
@@ -58,6 +83,8 @@ PK_BY_SEGMENT = {
     "accounts": "account",
     "tokens": "token",
     "signatures": "signature",
+    "email-services": "email_service",
+    "mailboxes": "external_mailbox",
 }
 STRING_KWARGS = {"section": "security", "token": "set-password"}
 # Pages for people who cannot sign in (password recovery): a signed-in user is sent away.

@@ -15,8 +15,10 @@ deletes its mail from disk.
 """
 
 import contextlib
+import imaplib
 import logging
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -270,6 +272,24 @@ class DovecotBackend:
             if check:
                 raise BackendError(f"doveadm {' '.join(args)} failed: {err}")
         return done.stdout
+
+    def open_mailbox(self, address: str) -> imaplib.IMAP4:
+        """An IMAP session on the user's own mailbox, pre-authenticated by running Dovecot's
+        imap binary for that user (`doveadm exec imap -u`): imports write through Dovecot
+        itself (quota, indexes, flags) without knowing the user's password."""
+        config = settings.DOVECOT_CONFIG
+        if config and not Path(config).exists():
+            raise BackendError(f"DOVECOT_CONFIG {config} does not exist")
+        cmd = [settings.DOVEADM, *(["-c", config] if config else []), "exec", "imap"]
+        cmd += ["-u", address]
+        try:
+            session = imaplib.IMAP4_stream(shlex.join(cmd))
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise BackendError(f"could not open the mailbox of {address}: {exc}") from exc
+        if session.state != "AUTH":
+            session.shutdown()
+            raise BackendError(f"the mailbox of {address} did not open: {session.welcome!r}")
+        return session
 
     def policy_store(self):
         """tempusmail.policy.store (sending limits and counters in Redis), if configured."""
