@@ -1,11 +1,13 @@
-"""Faults: the mail directory away for a while under 200+ changes, the worker killed in the
-middle of pushing, the broker down at save time. Every account must end Online with
-verify_backend reporting no drift: nothing lost, nothing stale."""
+"""Faults: the mail directory away for a while under 200+ changes, the worker killed while a
+push is running (held inside the adapter by the directory's lock), the broker down at save
+time. Every account must end Online with verify_backend reporting no drift: nothing lost,
+nothing stale."""
 
 import contextlib
 import io
 import os
-import time
+import socket
+import sqlite3
 
 import pytest
 from django.core.management import call_command
@@ -29,6 +31,13 @@ def verify(*args) -> tuple[int, str]:
     except SystemExit as exit_:
         return int(exit_.code or 0), out.getvalue()
     return 0, out.getvalue()
+
+
+def pushes_in_flight() -> list[dict]:
+    """The push tasks our mailstack worker is running now (as it reports them itself)."""
+    worker = f"mailstack-{os.getpid()}@{socket.gethostname()}"
+    active = app.control.inspect(destination=[worker], timeout=1).active() or {}
+    return [t for t in active.get(worker, []) if t["name"] == "accounts.tasks.push_account"]
 
 
 def models_F():
@@ -114,17 +123,28 @@ def test_outage_killed_worker_and_broker_down_end_online_without_drift(
                 )
                 changes += 1
         assert changes >= 200
-        time.sleep(3)  # the pushes fail and retry meanwhile
-        assert EmailAccount.objects.filter(last_error__contains="unavailable").exists()
+        wait_until(  # the pushes fail and retry meanwhile
+            lambda: EmailAccount.objects.filter(last_error__contains="unavailable").exists(),
+            what="a push to fail on the missing directory",
+        )
     finally:
         os.rename(path.with_suffix(".away"), path)
 
-    # 2. The worker is killed in the middle of pushing more changes.
-    for account in accounts:
-        account.refresh_from_db()
-        services.account_update(account=account, values={"forward_to": ["x@outside.test"]})
-    time.sleep(0.2)
-    mail_worker.kill()
+    # 2. The worker is killed in the middle of pushing more changes: the directory's write
+    # lock is held, so pushes wait inside the adapter until the worker reports one running.
+    lock = sqlite3.connect(path, timeout=30, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        for account in accounts:
+            account.refresh_from_db()
+            services.account_update(account=account, values={"forward_to": ["x@outside.test"]})
+        in_flight = wait_until(pushes_in_flight, what="a push running in the worker")
+        mail_worker.kill()
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    killed = EmailAccount.objects.filter(pk__in=[t["args"][0] for t in in_flight])
+    assert all(a.applied_version < a.desired_version for a in killed)  # not recorded: in flight
     for account in accounts[:5]:
         account.refresh_from_db()
         services.account_update(account=account, values={"forward_to": []})
@@ -139,12 +159,11 @@ def test_outage_killed_worker_and_broker_down_end_online_without_drift(
 
     def healed():
         tasks.reconcile()
-        time.sleep(1)
         return not EmailAccount.objects.filter(
             applied_version__lt=models_F(), organization=big_domain.organization
         ).exists()
 
-    wait_until(healed, timeout=120, interval=0.5, what="every account Online again")
+    wait_until(healed, timeout=120, interval=1, what="every account Online again")
     assert verify() == (0, "no drift\n")
     last.refresh_from_db()
     assert last.daily_send_limit == 999
