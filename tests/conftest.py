@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from accounts import services as account_services
-from accounts.models import EmailAccount, User
+from accounts.models import User
 from domains import services as domain_services
 from domains.models import Membership, Organization, Plan, Role
 from tempusmail.celery import worker_command
@@ -111,42 +111,6 @@ def make_account(password_hash):
             password_hash=password_hash,
             options=options,
         )
-
-    return make
-
-
-@pytest.fixture
-def bulk_accounts(password_hash):
-    """bulk_accounts(domain, count, prefix): many mailboxes in a few INSERTs, without the
-    service (no push, no audit): for tests about lists and caps, not about provisioning."""
-
-    def make(domain, count: int, prefix: str = "bulk") -> None:
-        for start in range(0, count, 5000):
-            numbers = range(start, min(count, start + 5000))
-            users = User.objects.bulk_create(
-                User(
-                    email=f"{prefix}{n:06d}@{domain.name}",
-                    password=password_hash,
-                    first_name=f"First{n:06d}",
-                    last_name=f"Last{n:06d}",
-                )
-                for n in numbers
-            )
-            EmailAccount.objects.bulk_create(
-                EmailAccount(
-                    organization_id=domain.organization_id,
-                    domain=domain,
-                    user=user,
-                    local_part=user.email.partition("@")[0],
-                    address=user.email,
-                    first_name=user.first_name,
-                    last_name=user.last_name,
-                    quota_mb=1024,
-                    daily_send_limit=100,
-                    services=["imap"],
-                )
-                for user in users
-            )
 
     return make
 
