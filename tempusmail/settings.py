@@ -47,6 +47,8 @@ MIDDLEWARE = [
     # Before anything reads the Host header: mail clients ask autoconfig.<customer domain>.
     "domains.middleware.AutoconfigHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outermost with Django's: answers that inner middleware return early get it too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -58,7 +60,6 @@ MIDDLEWARE = [
     "security.middleware.SecurityMiddleware",
     "tempusmail.text.TextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 

@@ -17,8 +17,10 @@ from domains.models import Membership, Organization, Plan, Role
 from tempusmail.celery import worker_command
 from tempusmail.mailbackend import get_backend
 from tempusmail.mailbackend.base import SERVICES
+from tempusmail.provisioning import mark_applied
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
 CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -179,12 +181,69 @@ def client_for(client):
 
 
 @pytest.fixture
+def staff_client(client, db):
+    """The test client signed in as a support superuser (the Django admin's audience)."""
+    client.force_login(User.objects.create_superuser("support@provider.test", PASSWORD))
+    return client
+
+
+@pytest.fixture
+def reload():
+    """reload(obj): a fresh instance of obj as the database holds it now."""
+
+    def reload(obj):
+        return type(obj).objects.get(pk=obj.pk)
+
+    return reload
+
+
+@pytest.fixture
+def applied():
+    """applied(obj): record obj's desired version as pushed, as the worker does after a
+    successful push; obj is refreshed in place and returned."""
+
+    def applied(obj):
+        obj.refresh_from_db()
+        mark_applied(type(obj), pk=obj.pk, version=obj.desired_version)
+        obj.refresh_from_db()
+        return obj
+
+    return applied
+
+
+@pytest.fixture
 def memory_backend(settings):
     settings.MAIL_BACKEND = "memory"
     backend = get_backend()
     backend.reset()
     yield backend
     backend.reset()
+
+
+@pytest.fixture
+def chromium(settings, monkeypatch):
+    """Debian's headless Chromium driven by Playwright for Python (never a downloaded
+    browser), for a live server that speaks plain HTTP. Playwright's sync API runs an event
+    loop in this thread; the test's own ORM calls are plain synchronous calls made while the
+    browser waits."""
+    need(os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # ORM calls made while Playwright's loop runs get their own connection: close it,
+            # or the test database cannot be dropped at the end of the session.
+            connections.close_all()
 
 
 def _worker_env(extra: dict | None = None) -> dict:

@@ -340,11 +340,21 @@ class POP(poplib.POP3):
         return socket.create_connection((self.host, self.port), timeout, source_address=source)
 
 
+# The exact refusals of a login Dovecot turns down (wrong password, service off, deactivated,
+# outside the allowed networks): the negative checks below accept these and nothing else, so
+# a broken server fails the test instead of passing it.
+IMAP_REFUSAL = "[AUTHENTICATIONFAILED] Authentication failed."
+POP_REFUSAL = b"-ERR [AUTH] Authentication failed."
+SMTP_AUTH_REFUSAL = 535
+
+
 def imap_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:
+    """True if the login is let in; False for Dovecot's refusal; anything else fails."""
     client = IMAP(stack.port("IMAP"), source)
     try:
         client.login(address, password)
-    except imaplib.IMAP4.error:
+    except imaplib.IMAP4.error as exc:
+        assert IMAP_REFUSAL in str(exc), f"IMAP login {address}: {exc}"
         return False
     finally:
         with contextlib.suppress(Exception):
@@ -357,7 +367,8 @@ def pop_ok(stack, address: str, password: str = PASSWORD, source: str | None = N
     try:
         client.user(address)
         client.pass_(password)
-    except poplib.error_proto:
+    except poplib.error_proto as exc:
+        assert exc.args[0] == POP_REFUSAL, f"POP3 login {address}: {exc}"
         return False
     finally:
         with contextlib.suppress(Exception):
@@ -369,7 +380,8 @@ def smtp_auth_ok(stack, address: str, password: str = PASSWORD) -> bool:
     with smtplib.SMTP("127.0.0.1", stack.port("SUBMISSION"), timeout=10) as client:
         try:
             client.login(address, password)
-        except smtplib.SMTPAuthenticationError:
+        except smtplib.SMTPAuthenticationError as exc:
+            assert exc.smtp_code == SMTP_AUTH_REFUSAL, f"SMTP AUTH {address}: {exc}"
             return False
     return True
 

@@ -1,10 +1,13 @@
 """Tenant isolation sweep: every URL of the project (enumerated from the resolver, so a new URL
 is swept without anyone listing it), its path arguments filled with organization B's objects,
 requested with GET and POST by each role of organization A and by an end user of A. Every
-answer must be 403 or 404 and carry none of B's data. The API is swept again with A's tokens."""
+answer to a URL naming B's object must be a 404 (never a 403 that tells it exists), or a refusal
+made before any lookup, identical for an id that exists nowhere; and none may carry B's data.
+The API is swept again with A's tokens."""
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -150,7 +153,7 @@ def sweep(client, user, role, b_objects):
             assert response.status_code != 500, f"{method} {url} as {role}: 500"
             assert_clean(response, url, method, role)
             if has_args:
-                allowed = {403, 404}
+                allowed = {404}
                 if method == "GET":
                     allowed.add(METHOD_NOT_ALLOWED)
                 if anonymous_only:
@@ -160,8 +163,25 @@ def sweep(client, user, role, b_objects):
                 assert response.status_code in allowed, (
                     f"{method} {url} as {role} answered {response.status_code}"
                 )
+                if response.status_code != 404:  # refused before any lookup: B's id or none
+                    assert_same_as_for_no_object(client, method, route, response, role)
             swept += 1
     assert swept > 60
+
+
+# Ids that exist nowhere: what a refusal made before any lookup must look like for B's too.
+NO_OBJECTS = {
+    name: SimpleNamespace(pk=2**40, user_id=2**40)
+    for name in ("domain", "account", "alias", "token", "signature")
+}
+
+
+def assert_same_as_for_no_object(client, method, route, response, who):
+    ghost = client.generic(method, fill(route, NO_OBJECTS))
+    assert (ghost.status_code, ghost.get("Location")) == (
+        response.status_code,
+        response.get("Location"),
+    ), f"{method} {route} as {who}: B's object answers unlike a missing one"
 
 
 def test_admin_sends_non_staff_to_sign_in(client, owner, account_b):
@@ -197,9 +217,16 @@ def test_no_token_of_a_reaches_b_through_the_api(client, a_tokens, b_objects):
                     content_type="application/json",
                     HTTP_AUTHORIZATION=f"Bearer {key}",
                 )
-                assert response.status_code in (403, 404), (
-                    f"{method} {url} with {who}'s token answered {response.status_code}"
-                )
+                if who == "enduser":  # a personal token: refused before any lookup
+                    assert response.status_code == 403, (method, url)
+                    ghost = client.generic(
+                        method, fill(route, NO_OBJECTS), HTTP_AUTHORIZATION=f"Bearer {key}"
+                    )
+                    assert ghost.json() == response.json(), (method, url)
+                else:
+                    assert response.status_code == 404, (
+                        f"{method} {url} with {who}'s token answered {response.status_code}"
+                    )
                 assert_clean(response, url, method, who)
     # B's token list, too: A cannot see or use them
     listing = client.get("/api/v1/domains/", HTTP_AUTHORIZATION=f"Bearer {a_tokens['owner']}")
@@ -214,10 +241,15 @@ def test_the_sweep_catches_an_unscoped_view_and_an_unknown_argument(
         sweep(client, owner, "owner", b_objects)
     from tests.security import leaky_urls
 
-    leaky_urls.urlpatterns, saved = leaky_urls.mystery_urlpatterns, leaky_urls.urlpatterns
+    saved = leaky_urls.urlpatterns
     try:
         from django.urls import clear_url_caches
 
+        leaky_urls.urlpatterns = leaky_urls.telling_urlpatterns
+        clear_url_caches()
+        with pytest.raises(AssertionError, match="telling/accounts/.* answered 403"):
+            sweep(client, owner, "owner", b_objects)
+        leaky_urls.urlpatterns = leaky_urls.mystery_urlpatterns
         clear_url_caches()
         with pytest.raises(pytest.fail.Exception, match="widget_id"):
             sweep(client, owner, "owner", b_objects)
