@@ -17,9 +17,8 @@ from tests.conftest import PASSWORD
 
 FEW, MANY = 3, 60
 # Exactly these, whatever the count (issue 2 asked at most 10; docs/benchmarks.md measured
-# 6 and 7 at 10,000 and 100,000 mailboxes): one more is a regression to explain.
-# Exact and constant: a change here is deliberate (benchmarks.md). The account list reads the
-# domain's verification; the domain list the pending claims' notices and the member's role.
+# 6 and 7 before domain verification, claim notices and the privilege rules landed, which
+# added one and two): one more is a regression to explain.
 ACCOUNT_LIST_QUERIES, DOMAIN_LIST_QUERIES = 7, 9
 
 ACCOUNT_LIST_VARIANTS = [
