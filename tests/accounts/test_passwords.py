@@ -52,6 +52,7 @@ def test_the_history_does_not_grow_without_bound(domain_a, make_account):
 def test_reuse_is_allowed_when_the_account_does_not_block_it(domain_a, make_account):
     account = make_account(domain_a, "free")
     change(account, P[1])
+    change(account, P[2])
     check_password_policy(user=account.user, password=P[1], by_admin=False)
     check_password_policy(user=account.user, password=P[0], by_admin=False)
 

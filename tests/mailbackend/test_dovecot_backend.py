@@ -1,12 +1,13 @@
 """The Dovecot adapter's version guards on a real SQLite mail directory: a stale push never
 overwrites a newer one (rows, aliases, forwards, Sieve file), a push of the same version is
-applied again (a retry repairs and flushes), and removals take everything with them."""
+applied again (a retry repairs), and removals take everything with them. Dovecot keeps no auth
+cache (docs/operations.md): no push flushes one; only a deactivation kicks open sessions."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from tempusmail.mailbackend import AccountState, Autoresponder, BackendError, DomainState
+from tempusmail.mailbackend import AccountState, Autoresponder, DomainState
 from tempusmail.mailbackend.dovecot import DovecotBackend, mailbox_row
 
 HASH = "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
@@ -98,9 +99,9 @@ def test_a_newer_push_replaces_every_part_of_the_state(backend, directory):
     assert directory.query("SELECT address FROM alias WHERE mailbox <> ?", (ADDRESS,)) == []
 
 
-def test_the_same_version_is_applied_again_and_flushes(backend, directory):
-    """A retried push finds its own row already written (say the flush after it failed): it
-    writes again, repairing whatever is off, and flushes Dovecot's auth cache."""
+def test_the_same_version_is_applied_again(backend, directory):
+    """A retried push finds its own row already written: it writes again, repairing whatever
+    is off (nothing to flush: Dovecot reads the directory at every login)."""
     backend.apply_account(NEWER)
     directory.query("UPDATE mailbox SET quota_bytes = 1, active = 0 WHERE address = ?", (ADDRESS,))
     directory.forget_calls()
@@ -108,35 +109,22 @@ def test_the_same_version_is_applied_again_and_flushes(backend, directory):
     backend.apply_account(NEWER)
 
     assert held(directory) == expected(NEWER)
-    assert directory.doveadm_calls() == [f"auth cache flush {ADDRESS}"]
+    assert directory.doveadm_calls() == []
 
 
-def test_a_failed_flush_fails_the_push_and_its_retry_flushes(backend, directory):
+def test_only_an_inactive_state_kicks(backend, directory):
+    """Every push of an inactive mailbox kicks (a retry after a failed kick must kick too)."""
     backend.apply_account(state(version=1))
-    directory.doveadm_fail.touch()
-    with pytest.raises(BackendError, match="told to fail"):
-        backend.apply_account(state(version=2, quota_bytes=2 * 1024**3))
-    directory.doveadm_fail.unlink()
-    directory.forget_calls()
-    backend.apply_account(state(version=2, quota_bytes=2 * 1024**3))
-    assert directory.doveadm_calls() == [f"auth cache flush {ADDRESS}"]
-    assert directory.mailbox(ADDRESS)["quota_bytes"] == 2 * 1024**3
-
-
-def test_updates_flush_and_only_deactivation_kicks(backend, directory):
-    backend.apply_account(state(version=1))
-    assert directory.doveadm_calls() == []  # a new mailbox has nothing cached yet
     backend.apply_account(state(version=2, quota_bytes=7))
-    assert directory.doveadm_calls() == [f"auth cache flush {ADDRESS}"]
-    directory.forget_calls()
+    assert directory.doveadm_calls() == []
 
     backend.apply_account(state(version=3, active=False))
-    assert directory.doveadm_calls() == [f"auth cache flush {ADDRESS}", f"kick {ADDRESS}"]
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
     assert directory.mailbox(ADDRESS)["active"] == 0
     directory.forget_calls()
 
     backend.apply_account(state(version=4, active=False, quota_bytes=9))  # already out
-    assert directory.doveadm_calls() == [f"auth cache flush {ADDRESS}"]
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
 
 
 def test_remove_account_takes_rows_mail_and_sessions(backend, directory):
@@ -152,7 +140,7 @@ def test_remove_account_takes_rows_mail_and_sessions(backend, directory):
     assert directory.mailbox(ADDRESS) is None
     assert directory.aliases(ADDRESS) == [] and directory.forwards(ADDRESS) == []
     assert not home.exists() and not backend.sieve_path(ADDRESS).exists()
-    assert directory.doveadm_calls() == [f"kick {ADDRESS}", f"auth cache flush {ADDRESS}"]
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
     # the other mailbox is untouched
     assert directory.aliases("bob@a.example") == ["bobby@a.example"]
 

@@ -27,9 +27,10 @@ def land_late(monkeypatch, method: str, meanwhile) -> list[int]:
 
 
 def test_domain_push_writes_the_desired_version_and_records_it(directory, domain_a, reload):
+    v = reload(domain_a).desired_version  # created, then verified: each a version
     domain_sync.domain_push(domain_id=domain_a.pk)
-    assert directory.domain("a.example") == (1, 1)
-    assert reload(domain_a).applied_version == 1
+    assert directory.domain("a.example") == (1, v)
+    assert reload(domain_a).applied_version == v
 
 
 def test_a_stale_domain_push_never_wins(directory, monkeypatch, domain_a, reload):
@@ -37,18 +38,19 @@ def test_a_stale_domain_push_never_wins(directory, monkeypatch, domain_a, reload
         Domain.objects.filter(pk=domain_a.pk).update(**domain_a.bump_fields())
         domain_sync.domain_push(domain_id=domain_a.pk)  # v2 lands first
 
+    v = reload(domain_a).desired_version
     built = land_late(monkeypatch, "apply_domain", newer_version_pushed_first)
-    domain_sync.domain_push(domain_id=domain_a.pk)  # built v1, lands after v2
-    assert built == [1]
-    assert directory.domain("a.example") == (1, 2)
+    domain_sync.domain_push(domain_id=domain_a.pk)  # built v, lands after v + 1
+    assert built == [v]
+    assert directory.domain("a.example") == (1, v + 1)
     domain = reload(domain_a)
-    assert (domain.desired_version, domain.applied_version) == (2, 2)
+    assert (domain.desired_version, domain.applied_version) == (v + 1, v + 1)
 
 
-def test_domain_remove_only_for_a_domain_the_panel_no_longer_has(directory, domain_a):
+def test_domain_remove_only_for_a_domain_the_panel_no_longer_has(directory, domain_a, reload):
     domain_sync.domain_push(domain_id=domain_a.pk)
     domain_sync.domain_remove(name="a.example")  # still in the panel: kept
-    assert directory.domain("a.example") == (1, 1)
+    assert directory.domain("a.example") == (1, reload(domain_a).desired_version)
     Domain.objects.filter(pk=domain_a.pk).delete()
     domain_sync.domain_remove(name="a.example")
     assert directory.domain("a.example") is None

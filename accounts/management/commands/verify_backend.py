@@ -44,8 +44,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--repair", action="store_true", help="re-enqueue every drifted account and domain"
         )
+        parser.add_argument(
+            "--rows-only",
+            action="store_true",
+            help="compare the directory's rows only, without asking the running Dovecot "
+            "(for a directory no server reads, e.g. while preparing a new host)",
+        )
 
-    def handle(self, *args, repair: bool = False, **options):
+    def handle(self, *args, repair: bool = False, rows_only: bool = False, **options):
         backend = get_backend()
         if not isinstance(backend, DovecotBackend):
             raise CommandError(f"MAIL_BACKEND is {settings.MAIL_BACKEND!r}, not 'dovecot'")
@@ -60,7 +66,8 @@ class Command(BaseCommand):
             raise SystemExit(1) from exc
         drifted = self.accounts(backend, held)
         drifted_domains = self.domains(held_domains)
-        self.servers(backend)
+        if not rows_only:
+            self.servers(backend)
         if repair and drifted:
             services.resync(accounts=drifted)
             self.stdout.write(f"re-enqueued {len(drifted)} account(s)")
