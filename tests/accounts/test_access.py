@@ -13,12 +13,13 @@ from tests.domains.test_access import MATRIX
 
 
 @pytest.mark.parametrize(("role", "write", "manage", "allowed"), MATRIX)
-def test_get_account_for_each_role(request, account_a, role, write, manage, allowed):
+def test_get_account_for_each_role(
+    request, owner, operator, viewer, account_a, role, write, manage, allowed
+):
     user = request.getfixturevalue(role)
     if allowed:
         account = get_account_for(user, account_a.pk, write=write, manage=manage)
         assert account == account_a and account.member_role == role
-        assert account.domain.name == "a.example"  # loaded with it: no query per use
     else:
         with pytest.raises(PermissionDenied):
             get_account_for(user, account_a.pk, write=write, manage=manage)
@@ -47,6 +48,16 @@ def test_an_organization_token_is_narrowed_to_its_organization(
     with pytest.raises(Http404):
         get_account_for(owner, account_b.pk, organization_id=org_a.pk)
     assert get_account_for(owner, account_b.pk) == account_b
+
+
+def test_domain_organization_plan_and_user_come_with_the_account(
+    owner, account_a, django_assert_num_queries
+):
+    account = get_account_for(owner, account_a.pk)
+    with django_assert_num_queries(0):
+        assert account.domain.name == "a.example"
+        assert account.organization.plan.max_accounts == 5
+        assert account.user.email == "alice@a.example"
 
 
 def test_accounts_for(owner, viewer, admin_b, account_a, account_b):

@@ -40,6 +40,13 @@ def test_check_role(role, write, manage, allowed):
             check_role(Role(role), write=write, manage=manage)
 
 
+def test_check_role_reads_by_default():
+    for role in Role:
+        check_role(role)
+    with pytest.raises(Http404):
+        check_role(None)
+
+
 @pytest.mark.parametrize(("write", "manage"), [(False, False), (True, False), (False, True)])
 def test_no_role_is_a_404_whatever_is_asked(write, manage):
     with pytest.raises(Http404):
@@ -47,7 +54,10 @@ def test_no_role_is_a_404_whatever_is_asked(write, manage):
 
 
 @pytest.mark.parametrize(("role", "write", "manage", "allowed"), MATRIX)
-def test_get_domain_for_each_role(request, domain_a, role, write, manage, allowed):
+def test_get_domain_for_each_role(
+    request, owner, operator, viewer, domain_a, role, write, manage, allowed
+):
+    """All three members exist: each gets their own role, not another member's."""
     user = request.getfixturevalue(role)
     if allowed:
         domain = get_domain_for(user, domain_a.pk, write=write, manage=manage)
@@ -80,6 +90,15 @@ def test_an_organization_token_is_narrowed_to_its_organization(owner, org_a, org
     with pytest.raises(Http404):
         get_domain_for(owner, domain_b.pk, organization_id=org_a.pk)
     assert get_domain_for(owner, domain_b.pk) == domain_b  # without a token: both
+
+
+def test_the_organization_and_plan_come_with_the_domain(owner, domain_a, django_assert_num_queries):
+    domain = get_domain_for(owner, domain_a.pk)
+    with django_assert_num_queries(0):
+        assert domain.organization.plan.max_domains == 3
+    organization = organizations_for(owner).get()
+    with django_assert_num_queries(0):
+        assert organization.plan.max_accounts == 5
 
 
 def test_domains_for_lists_the_members_domains_only(owner, viewer, domain_a, domain_b, admin_b):
