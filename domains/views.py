@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
+from django.http.request import RawPostDataException
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -257,7 +258,11 @@ def autoconfig_thunderbird(request):
 @require_POST
 def autodiscover(request):
     """Outlook's POX Autodiscover: POST /autodiscover/autodiscover.xml."""
-    address = autoconfig.client_address(autoconfig.autodiscover_address(request.body))
+    try:
+        body = request.body
+    except RawPostDataException:  # a form post, already parsed: not an Autodiscover request
+        body = b""
+    address = autoconfig.client_address(autoconfig.autodiscover_address(body))
     if not address:
         return HttpResponseBadRequest("expected an Autodiscover request", content_type="text/plain")
     if autoconfig.hosted_domain(address) is None:

@@ -172,7 +172,15 @@ def sweep(client, user, role, b_objects):
 # Ids that exist nowhere: what a refusal made before any lookup must look like for B's too.
 NO_OBJECTS = {
     name: SimpleNamespace(pk=2**40, user_id=2**40)
-    for name in ("domain", "account", "alias", "token", "signature")
+    for name in (
+        "domain",
+        "account",
+        "alias",
+        "token",
+        "signature",
+        "email_service",
+        "external_mailbox",
+    )
 }
 
 
@@ -265,7 +273,8 @@ def test_the_sweep_catches_an_unscoped_view_and_an_unknown_argument(
 def climb_target(domain_a, make_account, org_a, org_b):
     """A mailbox of A whose login is an operator of A and the owner of B."""
     from domains.models import Membership, Role
-    from webmail_settings.models import Signature
+    from webmail_settings import crypto
+    from webmail_settings.models import EmailService, ExternalMailbox, Signature
 
     account = make_account(domain_a, "boss")
     Membership.objects.create(user=account.user, organization=org_a, role=Role.OPERATOR)
@@ -279,6 +288,23 @@ def climb_target(domain_a, make_account, org_a, org_b):
         "token": security_services.token_create(user=account.user, name="b", organization=org_b)[0],
         "signature": Signature.objects.create(
             account=account, identity=account.address, name="sig", text="x"
+        ),
+        "email_service": (
+            service := EmailService.objects.create(
+                organization=org_a,
+                name="A-service",
+                imap_host="imap.a-only.invalid",
+                imap_port=993,
+                smtp_host="smtp.a-only.invalid",
+                smtp_port=465,
+            )
+        ),
+        "external_mailbox": ExternalMailbox.objects.create(
+            organization=org_a,
+            account=account,
+            service=service,
+            login="boss@elsewhere.invalid",
+            password_encrypted=crypto.encrypt("A-secret"),
         ),
     }
 
