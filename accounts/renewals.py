@@ -65,7 +65,7 @@ def renew_account(*, account_id: int, now: datetime) -> str:
         org = lock_organization(org_id)
         account = (
             due_accounts(now)
-            .select_for_update()
+            .select_for_update(of=("self",))
             .select_related("subscription")
             .filter(pk=account_id)
         ).first()

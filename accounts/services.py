@@ -397,7 +397,7 @@ def account_reactivate(*, account: EmailAccount) -> None:
     with transaction.atomic():
         org = lock_organization(account.organization_id)
         held = (
-            EmailAccount.objects.select_for_update()
+            EmailAccount.objects.select_for_update(of=("self",))
             .select_related("subscription")
             .get(pk=account.pk)
         )
@@ -447,7 +447,7 @@ def account_delete(*, account: EmailAccount) -> None:
     with transaction.atomic():
         org = lock_organization(account.organization_id)
         held = (
-            EmailAccount.objects.select_for_update()
+            EmailAccount.objects.select_for_update(of=("self",))
             .select_related("subscription")
             .get(pk=account.pk)
         )
@@ -476,7 +476,7 @@ def alias_add(*, account: EmailAccount, address: str) -> Alias:
         raise ValidationError(_("%(domain)s is not one of your domains.") % {"domain": domain_name})
     with transaction.atomic():
         held = (
-            EmailAccount.objects.select_for_update()
+            EmailAccount.objects.select_for_update(of=("self",))
             .select_related("subscription")
             .get(pk=account.pk)
         )
@@ -561,7 +561,7 @@ def account_change_subscription(
     with transaction.atomic():
         org = lock_organization(account.organization_id)
         held = (
-            EmailAccount.objects.select_for_update()
+            EmailAccount.objects.select_for_update(of=("self",))
             .select_related("subscription", "domain")
             .get(pk=account.pk)
         )

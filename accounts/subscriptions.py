@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from domains.billing import (
@@ -30,16 +30,15 @@ def offered_subscriptions() -> QuerySet[SubscriptionType]:
 
 
 def free_accounts(organization: Organization) -> QuerySet[EmailAccount]:
-    """Accounts with a zero-price subscription (or none: accounts made before billing)."""
-    return EmailAccount.objects.filter(organization=organization).filter(
-        Q(subscription__isnull=True) | Q(subscription__monthly_price=0)
-    )
+    """Accounts with a zero-price subscription. Accounts without any (the provider offers no
+    subscriptions, or they predate them) are limited by max_accounts alone."""
+    return EmailAccount.objects.filter(organization=organization, subscription__monthly_price=0)
 
 
 def check_free_limit(
     *, organization: Organization, subscription: SubscriptionType | None, exclude_pk=None
 ) -> None:
-    if subscription is not None and not subscription.is_free:
+    if subscription is None or not subscription.is_free:
         return
     limit = organization.plan.max_free_accounts
     if free_accounts(organization).exclude(pk=exclude_pk).count() >= limit:

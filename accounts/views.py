@@ -3,14 +3,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import get_domain_for, role_flags
 from domains.billing import format_eur
@@ -366,10 +366,12 @@ def account_subscription(request, pk):
 
 
 @login_required
-@require_GET
 def account_photo(request, pk):
-    """The photo, as an image, to people of the account's organization only."""
+    """The photo, as an image, to people of the account's organization only (the lookup
+    comes first: another organization's account is a 404 whatever the method)."""
     photo = get_photo_for(request.user, pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     response = HttpResponse(bytes(photo.data), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=300"
     response["Content-Disposition"] = "inline"

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -68,21 +68,15 @@ def credit(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @never_cache
 @login_required
 @require_GET
 def credit_csv(request):
-    """The whole statement as CSV, streamed (it grows without bound)."""
+    """The whole statement as CSV, oldest first (read in chunks of 2,000 rows)."""
     organization, _all = choose_organization_for(request.user, _wanted(request), manage=True)
     entries = organization.credit_entries.order_by("created_at", "pk").iterator(chunk_size=2000)
-    writer = csv.writer(_Echo())
-    rows = (writer.writerow(row) for row in billing.statement_rows(organization, entries))
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    csv.writer(response).writerows(billing.statement_rows(organization, entries))
     response["Content-Disposition"] = f'attachment; filename="statement-{organization.pk}.csv"'
     return response
 

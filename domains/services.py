@@ -85,10 +85,10 @@ def domain_update_settings(
 def domain_delete(*, domain: Domain) -> None:
     """Only an empty domain goes; its mail-system side is removed after commit."""
     with transaction.atomic():
-        if domain.accounts.exists() or domain.aliases.exists() or domain.groups.exists():
-            raise ValidationError(
-                _("A domain with email accounts, aliases or groups cannot be deleted.")
-            )
+        if domain.accounts.exists() or domain.aliases.exists():
+            raise ValidationError(_("A domain with email accounts or aliases cannot be deleted."))
+        if domain.groups.exists():
+            raise ValidationError(_("A domain with groups cannot be deleted: delete them first."))
         name = domain.name
         audit(action="domain.delete", obj=domain)
         domain.delete()
