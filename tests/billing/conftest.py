@@ -66,10 +66,10 @@ def balance(org) -> Decimal:
 
 
 def entries(org) -> list[tuple[str, Decimal, Decimal]]:
-    """(kind, amount, balance after), oldest first."""
+    """(kind, amount, balance after), in the order they were written."""
     return list(
         CreditEntry.objects.filter(organization=org)
-        .order_by("created_at", "pk")
+        .order_by("pk")
         .values_list("kind", "amount", "balance_after")
     )
 
