@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .billing import format_eur
 from .models import (
@@ -52,7 +54,11 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.display(ordering="credit", description="credit")
     def credit_balance(self, obj):
-        return format_eur(obj.credit)
+        """The balance, and a link to top up or adjust it (the ledger's add form)."""
+        if obj.pk is None:
+            return format_eur(obj.credit)
+        url = reverse("admin:domains_creditentry_add") + f"?organization={obj.pk}"
+        return format_html('{} · <a href="{}">top up / adjust</a>', format_eur(obj.credit), url)
 
     def get_queryset(self, request):
         return (
@@ -134,7 +140,6 @@ class CreditEntryAdmin(admin.ModelAdmin):
     list_filter = ("kind", "organization")
     search_fields = ("organization__name", "description", "account_address", "reference")
     date_hierarchy = "created_at"
-    autocomplete_fields = ("organization",)
 
     def has_change_permission(self, request, obj=None):
         return False
