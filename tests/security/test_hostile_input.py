@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from accounts import groups as group_services
 from accounts.services import EDITABLE_FIELDS
-from domains import members as member_services
 from accounts.views import SECTIONS
+from domains import members as member_services
 from security import services as security_services
 from tests.security.helpers import clear_cache
 
