@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_passwordhistory'),
+        ('accounts', '0007_usage_stale'),
         ('domains', '0002_billing_members'),
     ]
 
