@@ -16,7 +16,7 @@ from tempusmail.provisioning import enqueue_on_commit
 from .models import EmailAccount, Group
 from .services import address_taken, bump_group
 from .tasks import push_group, remove_group
-from .validators import normalize_address, normalize_local_part
+from .validators import check_forward_loop, normalize_address, normalize_local_part
 
 MAX_MEMBERS = 1000
 
@@ -83,9 +83,25 @@ def group_create(
         except IntegrityError:  # the same address, created at the same moment
             raise taken from None
         group.members.set(accounts)
+        _refuse_loops(accounts)
         audit(action="group.create", obj=group, fields=["name", "members"])
         enqueue_on_commit(push_group, group.pk)
     return group
+
+
+def _refuse_loops(accounts: list[EmailAccount]) -> None:
+    """A member forwarding without a copy back to its group would send mail round in a
+    circle (Postfix defers it for days): refused, naming the chain, nothing saved."""
+    for account in accounts:
+        try:
+            check_forward_loop(
+                address=account.address,
+                organization_id=account.organization_id,
+                forward_to=list(account.forward_to),
+                keep_copy=account.forward_keep_copy,
+            )
+        except ValidationError as error:
+            raise ValidationError({"members": error.messages}) from None
 
 
 def group_rename(*, group: Group, name: str) -> bool:
@@ -112,6 +128,7 @@ def group_add_members(*, group: Group, addresses: Iterable[str]) -> int:
             )
         if new:
             group.members.add(*new)
+            _refuse_loops(new)
             bump_group(group)
             audit(action="group.update", obj=group, fields=["members"])
     return len(new)

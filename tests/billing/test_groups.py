@@ -175,3 +175,28 @@ def test_the_address_book_lists_groups_with_their_active_members(client, team, p
     assert "FN:Sales team" in card and "EMAIL;TYPE=work:sales@a.example" in card
     assert "MEMBER:mailto:anna@a.example" in card
     assert "beppe@a.example" not in card
+
+
+def test_a_member_forwarding_back_to_its_group_is_refused(team, people, client_for, owner):
+    """team → anna → (forward, no copy) team → anna …: Postfix would defer it for days."""
+    with pytest.raises(Exception, match="Forwarding loop: anna@a.example → sales@a.example"):
+        account_services.account_update(
+            account=people["anna"],
+            values={"forward_to": ["sales@a.example"], "forward_keep_copy": False},
+        )
+    # keeping a copy ends the circle at the mailbox: allowed
+    account_services.account_update(
+        account=people["anna"],
+        values={"forward_to": ["sales@a.example"], "forward_keep_copy": True},
+    )
+    # carla forwards to the group without a copy: she cannot join it
+    account_services.account_update(
+        account=people["carla"],
+        values={"forward_to": ["sales@a.example"], "forward_keep_copy": False},
+    )
+    response = client_for(owner).post(
+        reverse("accounts:group_member_add", args=[team.pk]), {"address": "carla@a.example"}
+    )
+    assert response.status_code == 200
+    assert "Forwarding loop:" in response.content.decode()
+    assert not team.members.filter(address="carla@a.example").exists()
