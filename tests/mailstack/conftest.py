@@ -31,6 +31,10 @@ sys.path.insert(0, str(ROOT / "deploy"))
 import render  # noqa: E402  (deploy/render.py: the same renderer make mailstack uses)
 
 MAIL_UID = 5000
+# rspamd's test patterns: the standard GTUBE string is rejected at SMTP, the "YJS" variant is
+# tagged as spam ("X-Spam: Yes", filed in Junk) like any message over the threshold.
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+GTUBE_TAG = "Y" + GTUBE[1:]
 # rspamd's compiled Hyperscan regexps, kept across runs and worktrees: a cold start takes
 # 15-40 s, a warm one about a second. Outside any home directory: rspamd's own user writes it.
 RSPAMD_HS_CACHE = os.environ.get("RSPAMD_HS_CACHE") or "/var/cache/tempusmail-tests/rspamd-hs"

@@ -12,7 +12,15 @@ from accounts import services, sync
 from accounts.models import EmailAccount
 from domains.models import Domain
 
-from .conftest import header_values, mailbox_subjects, send, wait_online, wait_subject
+from .conftest import (
+    GTUBE,
+    GTUBE_TAG,
+    header_values,
+    mailbox_subjects,
+    send,
+    wait_online,
+    wait_subject,
+)
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
 
@@ -104,12 +112,6 @@ def test_autoresponder_replies_once_inside_its_dates_and_not_outside(
     inbox = mailbox_subjects(stack, "sender1@a.example")
     assert inbox.count("Away now") == 1
     assert "Away last year" not in inbox
-
-
-# rspamd's test patterns: the standard GTUBE string is rejected at SMTP, the "YJS" variant
-# is tagged as spam ("add header") like any message over the threshold.
-GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-GTUBE_TAG = "Y" + GTUBE[1:]
 
 
 def test_spam_goes_to_junk_unless_spam_to_inbox(stack, mail_worker, domain_a, make_account):
