@@ -107,6 +107,7 @@ class EmailAccountAdmin(admin.ModelAdmin):
         "storage_used_bytes",
         "last_login_at",
         "sent_24h",
+        "usage_stale",
     )
     inlines = [AliasInline]
     actions = ["resync", "deactivate", "reactivate"]

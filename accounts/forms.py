@@ -24,6 +24,7 @@ from .models import (
     LANGUAGES,
     MAX_FORWARDS,
     MAX_NETWORKS,
+    REJECT_MESSAGE_MAX,
     TIME_FORMATS,
 )
 from .services import address_taken
@@ -210,8 +211,12 @@ class OtherForm(forms.Form):
     reject_message = forms.CharField(
         label=_("Automatic reply message"),
         required=False,
-        max_length=2000,
+        max_length=REJECT_MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Rejected senders read it in their mail server's reply: one line of at most 300 "
+            "characters, sent without accents (SMTP replies are plain ASCII: è becomes e)."
+        ),
     )
 
 
@@ -239,6 +244,7 @@ class AutoresponderForm(forms.Form):
         max_length=5000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("At most 5,000 characters."),
     )
     autoreply_start = forms.DateTimeField(
         label=_("Start"),

@@ -27,6 +27,8 @@ EXPIRY_CHOICES = [
 ]
 MAX_FORWARDS = 20
 MAX_NETWORKS = 5
+# The reject-all reply is one SMTP reply line (Postfix cuts replies at 510 bytes).
+REJECT_MESSAGE_MAX = 300
 
 
 class UserManager(BaseUserManager):
@@ -141,6 +143,8 @@ class EmailAccount(Provisioned):
     storage_used_bytes = models.PositiveBigIntegerField(default=0)
     last_login_at = models.DateTimeField(null=True, blank=True)
     sent_24h = models.PositiveIntegerField(default=0)
+    # The last collection could not read storage or sent counts: the values are the last known.
+    usage_stale = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["address"]

@@ -15,10 +15,11 @@ from domains.models import Domain, Organization
 from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
-from .models import Alias, EmailAccount, User
+from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, User
 from .passwords import check_password_policy, remember_password
 from .tasks import push_account
 from .validators import (
+    check_forward_loop,
     normalize_address,
     normalize_forwards,
     normalize_local_part,
@@ -121,10 +122,29 @@ def validate_options(
         clean["forward_to"] = normalize_forwards(clean["forward_to"], own_address=address)
     if "allowed_networks" in clean:
         clean["allowed_networks"] = normalize_networks(clean["allowed_networks"])
+    if "forward_to" in clean or "forward_keep_copy" in clean:
+        held = (
+            EmailAccount.objects.filter(address=address)
+            .values_list("forward_to", "forward_keep_copy")
+            .first()
+        ) or ([], True)
+        check_forward_loop(
+            address=address,
+            organization_id=domain.organization_id,
+            forward_to=clean.get("forward_to", held[0]),
+            keep_copy=bool(clean.get("forward_keep_copy", held[1])),
+        )
     both = {**(current or {}), **clean}
     if both.get("reject_all") and not (both.get("reject_message") or "").strip():
         raise ValidationError(
             {"reject_message": _("Write the automatic reply that rejected senders receive.")}
+        )
+    if len(clean.get("reject_message") or "") > REJECT_MESSAGE_MAX:
+        raise ValidationError(
+            {
+                "reject_message": _("The automatic reply can be at most %(max)d characters long.")
+                % {"max": REJECT_MESSAGE_MAX}
+            }
         )
     if both.get("autoreply_enabled") and not (both.get("autoreply_body") or "").strip():
         raise ValidationError({"autoreply_body": _("Write the automatic reply.")})
@@ -246,7 +266,7 @@ def account_set_password(
     password: str | None = None,
     by_admin: bool = True,
 ) -> None:
-    """A new mailbox password reaches the mail system at once (the push flushes auth caches).
+    """A new mailbox password reaches the mail system at once (Dovecot keeps no auth cache).
     Given the plain `password`, the security policy (strength, reuse, "disable password
     change" for the user, not the admin) is checked first; only its hash is kept."""
     ensure_modifiable(account)
@@ -333,6 +353,13 @@ def alias_add(*, account: EmailAccount, address: str) -> Alias:
     with transaction.atomic():
         if address_taken(address):
             raise ValidationError(_("%(address)s is already in use.") % {"address": address})
+        check_forward_loop(
+            address=account.address,
+            organization_id=account.organization_id,
+            forward_to=list(account.forward_to),
+            keep_copy=account.forward_keep_copy,
+            new_aliases={address: account.address},
+        )
         alias = Alias.objects.create(
             organization_id=account.organization_id,
             account=account,

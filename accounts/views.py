@@ -41,6 +41,7 @@ LIST_FIELDS = (
     "quota_mb",
     "last_login_at",
     "sent_24h",
+    "usage_stale",
 )
 
 

@@ -93,5 +93,16 @@ def domain_delete(*, domain: Domain) -> None:
         transaction.on_commit(lambda: remove_domain.delay(name), robust=True)
 
 
+def resync(*, domains) -> int:
+    """Push these domains again, whatever the mail system holds (verify_backend --repair)."""
+    count = 0
+    with transaction.atomic():
+        for domain in domains:
+            Domain.objects.filter(pk=domain.pk).update(**domain.bump_fields())
+            _enqueue(domain)
+            count += 1
+    return count
+
+
 def _enqueue(domain: Domain) -> None:
     enqueue_on_commit(push_domain, domain.pk)

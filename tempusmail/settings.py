@@ -195,6 +195,10 @@ MAIL_ROOT = Path(os.environ.get("MAIL_ROOT", VAR_DIR / "mail"))
 MAIL_DIRECTORY_URL = os.environ.get("MAIL_DIRECTORY_URL", f"sqlite:///{MAIL_ROOT}/directory.db")
 DOVEADM = os.environ.get("DOVEADM", "doveadm")
 DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "dovecot.conf"))
+# DKIM private keys for rspamd (README, "The mail stack"): one file per domain and selector plus
+# the active-selector map, readable by the filter's group (empty: the worker's own group).
+DKIM_KEY_DIR = Path(os.environ.get("DKIM_KEY_DIR", MAIL_ROOT / "dkim"))
+DKIM_KEY_GROUP = os.environ.get("DKIM_KEY_GROUP", "_rspamd")
 
 LOGGING = {
     "version": 1,

@@ -55,9 +55,11 @@ class AccountState:
 
 @dataclass(frozen=True)
 class Usage:
-    storage_bytes: int = 0
+    """What the mail system reports; None where it could not be read this time."""
+
+    storage_bytes: int | None = 0
     last_login: datetime | None = None
-    sent_24h: int = 0
+    sent_24h: int | None = 0
 
 
 class MailBackend(Protocol):

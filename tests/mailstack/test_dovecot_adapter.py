@@ -63,7 +63,7 @@ def test_sieve_files_spam_and_quotes_the_autoresponder_with_its_dates():
         end=None,
     )
     script = sieve_script(state(autoresponder=reply))
-    assert 'fileinto :create "Junk"' in script
+    assert 'if header :is "X-Spam" "Yes" {\n  fileinto :create "Junk";' in script
     assert 'currentdate :zone "+0000" :value "ge" "iso8601" "2026-01-01T08:00:00"' in script
     assert '"le"' not in script
     assert ':subject "Out \\"today\\""' in script

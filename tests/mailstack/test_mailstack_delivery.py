@@ -12,7 +12,7 @@ from accounts import services, sync
 from accounts.models import EmailAccount
 from domains.models import Domain
 
-from .conftest import mailbox_subjects, send, wait_online, wait_subject
+from .conftest import header_values, mailbox_subjects, send, wait_online, wait_subject
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
 
@@ -106,19 +106,38 @@ def test_autoresponder_replies_once_inside_its_dates_and_not_outside(
     assert "Away last year" not in inbox
 
 
+# rspamd's test patterns: the standard GTUBE string is rejected at SMTP, the "YJS" variant
+# is tagged as spam ("add header") like any message over the threshold.
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+GTUBE_TAG = "Y" + GTUBE[1:]
+
+
 def test_spam_goes_to_junk_unless_spam_to_inbox(stack, mail_worker, domain_a, make_account):
     junk = make_account(domain_a, "spam1")
     inbox = make_account(domain_a, "spam2", spam_to_inbox=True)
     wait_online(junk)
     wait_online(inbox)
     for address in ("spam1@a.example", "spam2@a.example"):
-        send(stack, "x@outside.test", address, "Cheap pills", headers="X-Spam-Flag: YES\r\n")
+        send(stack, "x@outside.test", address, "Cheap pills", body=f"Buy now.\r\n{GTUBE_TAG}")
         send(stack, "x@outside.test", address, "Lunch?")
     wait_subject(stack, "spam1@a.example", "Cheap pills", mailbox="Junk")
     wait_subject(stack, "spam1@a.example", "Lunch?")
     assert "Cheap pills" not in mailbox_subjects(stack, "spam1@a.example")
+    assert mailbox_subjects(stack, "spam1@a.example", "Junk") == ["Cheap pills"]
     wait_subject(stack, "spam2@a.example", "Cheap pills")
     assert mailbox_subjects(stack, "spam2@a.example", "Junk") == []
+    # Every message went through the filter: the ham carries its verdict too.
+    assert header_values(stack, "spam1@a.example", "Lunch?", "X-Spam-Status")[0].startswith("No,")
+
+
+def test_gtube_is_refused_at_smtp(stack, mail_worker, domain_a, make_account):
+    wait_online(make_account(domain_a, "spam3"))
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        send(stack, "x@outside.test", "spam3@a.example", "GTUBE", body=GTUBE)
+    assert refused.value.smtp_code == 554
+    send(stack, "x@outside.test", "spam3@a.example", "after GTUBE")
+    wait_subject(stack, "spam3@a.example", "after GTUBE")
+    assert "GTUBE" not in mailbox_subjects(stack, "spam3@a.example")
 
 
 def test_reject_all_refuses_with_the_reply_text(stack, mail_worker, domain_a, make_account):

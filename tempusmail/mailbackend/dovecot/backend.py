@@ -8,9 +8,10 @@ before delivery, so a forward works even when the mailbox is full and "keep a co
 the mailbox itself among the targets; no message is re-injected by Sieve.
 
 Pushes are idempotent upserts guarded by the version: a state older than the stored one is
-ignored. ``doveadm`` flushes the auth cache after a change of password or access, kicks the
-sessions of a deactivated mailbox, and reads quotas; removing an account deletes its mail
-from disk.
+ignored. Dovecot runs without an auth cache (deploy/dovecot), so a change is in effect for
+the next login or delivery as soon as its transaction commits, whatever fails afterwards.
+``doveadm`` kicks the sessions of a deactivated mailbox and reads quotas; removing an account
+deletes its mail from disk.
 """
 
 import contextlib
@@ -19,6 +20,7 @@ import logging
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 from datetime import UTC, datetime
@@ -28,8 +30,9 @@ from django.conf import settings
 
 from tempusmail.policy import store as policy_store
 
-from ..base import AccountState, BackendError, DomainState, Usage
+from ..base import AccountState, BackendError, DkimKey, DomainState, Usage
 from .directory import Directory
+from .dkim import KeyStore, checked_keys
 from .rows import forward_targets, mailbox_row
 from .schema import MAILBOX_COLUMNS, SCHEMA, SELECT_HELD, SELECT_MAILBOXES, UPSERT_MAILBOX
 
@@ -64,17 +67,66 @@ class DovecotBackend:
         (self.root / "sieve").mkdir(parents=True, exist_ok=True)
 
     def apply_domain(self, state: DomainState) -> None:
+        keys = checked_keys(state.name, state.dkim_keys)
         with self.connect() as db, db.transaction(state.name):
+            held = db.execute("SELECT version FROM domain WHERE name = ?", (state.name,))
+            held = held.fetchone()
+            if held is not None and held[0] > state.version:
+                log.info("ignored stale push of domain %s v%s", state.name, state.version)
+                return
             db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET active = excluded.active, "
                 "version = excluded.version WHERE domain.version <= excluded.version",
                 (state.name, int(state.active), state.version),
             )
+            # Inside the transaction: a concurrent older push cannot overwrite the files.
+            self._apply_dkim(db, state.name, keys)
+        self._write_selector_map()
 
     def remove_domain(self, name: str) -> None:
         with self.connect() as db, db.transaction(name):
             db.execute("DELETE FROM domain WHERE name = ?", (name,))
+            self._apply_dkim(db, name, ())
+        self._write_selector_map()
+
+    # --- DKIM keys for rspamd (dkim.py) ----------------------------------------------------
+
+    @property
+    def dkim(self) -> KeyStore:
+        return KeyStore(settings.DKIM_KEY_DIR, settings.DKIM_KEY_GROUP)
+
+    def _apply_dkim(self, db: Directory, domain: str, keys: tuple[DkimKey, ...]) -> None:
+        """The domain's key files and rows become exactly `keys`; retired ones are deleted."""
+        rows = db.execute("SELECT selector FROM dkim_key WHERE domain = ?", (domain,))
+        held = {row[0] for row in rows.fetchall()}
+        db.execute("DELETE FROM dkim_key WHERE domain = ?", (domain,))
+        store = self.dkim
+        for key in keys:
+            store.write(domain, key)
+            db.execute(
+                "INSERT INTO dkim_key (domain, selector, active) VALUES (?, ?, ?)",
+                (domain, key.selector, int(key.active)),
+            )
+        for selector in held - {key.selector for key in keys}:
+            store.remove(domain, selector)
+
+    def _write_selector_map(self) -> None:
+        """Rewritten from the committed rows under a lock, so concurrent pushes of different
+        domains cannot lose each other's line."""
+        store = self.dkim
+        if not store.has_map() and not self._active_selectors():
+            return  # no DKIM in use: nothing to tell the filter (no group needed either)
+        with store.map_lock():
+            store.write_map(self._active_selectors())
+
+    def _active_selectors(self) -> list[tuple[str, str]]:
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT k.domain, k.selector FROM dkim_key k JOIN domain d ON d.name = k.domain "
+                "WHERE k.active = 1 AND d.active = 1"
+            ).fetchall()
+        return [(domain, selector) for domain, selector in rows]
 
     def apply_account(self, state: AccountState) -> None:
         row = mailbox_row(state)
@@ -105,13 +157,11 @@ class DovecotBackend:
                 )
             # Inside the transaction: a concurrent older push cannot overwrite the file.
             self._write_sieve(state.address, row["sieve"])
-        self._set_limit(state)
-        if held is not None:
-            # Every update flushes (not only a changed password or access): if a flush
-            # failed, the retried push finds the row already written and must flush anyway.
-            self.doveadm("auth", "cache", "flush", state.address)
-        if held is not None and held[2] and not state.active:
+        # The directory is committed: logins and deliveries follow it from now on. What comes
+        # after may fail (Redis down) and is retried; the account stays Updating until then.
+        if not state.active:
             self.doveadm("kick", state.address, check=False)  # end open IMAP/POP3 sessions
+        self._set_limit(state)
 
     def remove_account(self, address: str) -> None:
         with self.connect() as db, db.transaction(address):
@@ -119,7 +169,6 @@ class DovecotBackend:
             db.execute("DELETE FROM alias WHERE mailbox = ?", (address,))
             db.execute("DELETE FROM forward WHERE address = ?", (address,))
         self.doveadm("kick", address, check=False)  # no session: nothing to kick
-        self.doveadm("auth", "cache", "flush", address)
         home = self.home(address)
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(home)
@@ -217,23 +266,28 @@ class DovecotBackend:
             return {}
         storage = self._storage(addresses)
         logins = self._last_logins(set(addresses))
-        sent: dict[str, int] = {}
+        sent: dict[str, int] | None = {}
         store = self.policy_store()
         if store is not None:
             try:
                 sent = store.sent_24h(addresses)
             except Exception:  # noqa: BLE001 - the counters come back at the next run
                 log.warning("could not read the sending counters", exc_info=True)
+                sent = None
+        # A value that could not be read is None (unknown), never 0: the panel keeps the last
+        # one it knew instead of showing every mailbox empty after one failed read.
         return {
             a: Usage(
-                storage_bytes=storage.get(a, 0), last_login=logins.get(a), sent_24h=sent.get(a, 0)
+                storage_bytes=storage.get(a),
+                last_login=logins.get(a),
+                sent_24h=sent.get(a, 0) if sent is not None else None,
             )
             for a in addresses
         }
 
     def _storage(self, addresses: list[str]) -> dict[str, int]:
         """Bytes used per mailbox, from Dovecot's quota (one doveadm run per batch; the
-        STORAGE value is in kilobytes)."""
+        STORAGE value is in kilobytes). A mailbox doveadm did not answer for is left out."""
         with tempfile.NamedTemporaryFile("w", suffix=".users") as users:
             users.write("\n".join(addresses) + "\n")
             users.flush()
@@ -265,6 +319,34 @@ class DovecotBackend:
                     result[address] = datetime.fromtimestamp(int(value), tz=UTC)
         return result
 
+    def served(self, addresses: list[str]) -> dict[str, dict]:
+        """What the *running* Dovecot answers for each mailbox, asked over its auth-master
+        socket exactly as IMAP, POP3, SMTP AUTH and LMTP ask: the userdb quota rule (None: no
+        such user) and the protocols whose passdb lookup finds the account. Unlike reading
+        the rows, this notices a directory the servers cannot read (for verify_backend)."""
+        base_dir = self.doveadm("config", "-h", "base_dir").strip()
+        if not base_dir:
+            raise BackendError("Dovecot is not running or its configuration is missing")
+        requests = []
+        for address in addresses:
+            requests.append(("USER", address, "doveadm"))
+            requests += [("PASS", address, service) for service in ("imap", "pop3", "smtp")]
+        try:
+            answers = auth_master_lookups(Path(base_dir) / "auth-master", requests)
+        except OSError as exc:
+            raise BackendError(f"Dovecot's auth service did not answer: {exc}") from exc
+        result = {a: {"quota_rule": None, "services": set()} for a in addresses}
+        for (kind, address, service), (status, fields) in zip(requests, answers, strict=True):
+            if status == "FAIL":
+                raise BackendError(f"Dovecot could not look up {address}: {fields.get('reason')}")
+            if status == "NOTFOUND":
+                continue
+            if kind == "USER":
+                result[address]["quota_rule"] = fields.get("quota_rule", "")
+            else:
+                result[address]["services"].add(service)
+        return result
+
     def held(self, db: Directory) -> dict[str, dict]:
         """What the mail directory holds for every mailbox (for verify_backend)."""
         rows = db.execute(SELECT_MAILBOXES).fetchall()
@@ -281,3 +363,35 @@ class DovecotBackend:
             row["aliases"].sort()
             row["forwards"].sort()
         return held
+
+
+def auth_master_lookups(
+    socket_path: Path, requests: list[tuple[str, str, str]], *, timeout: float = 30
+) -> list[tuple[str, dict]]:
+    """Lookups on Dovecot's auth-master socket, pipelined in chunks (so neither side blocks
+    on a full socket buffer): (USER|PASS, user, service) in, (USER|PASS|NOTFOUND|FAIL,
+    fields) out, in the order asked."""
+    answers: dict[int, tuple[str, dict]] = {}
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(socket_path))
+        stream = sock.makefile("rwb")
+        stream.write(b"VERSION\t1\t0\n")
+        for first in range(0, len(requests), 200):
+            chunk = requests[first : first + 200]
+            for number, (kind, user, service) in enumerate(chunk, first + 1):
+                clean = user.replace("\t", " ").replace("\n", " ")
+                stream.write(f"{kind}\t{number}\t{clean}\tservice={service}\n".encode())
+            stream.flush()
+            while len(answers) < first + len(chunk):
+                line = stream.readline()
+                if not line:
+                    raise OSError("connection closed")
+                text = line.decode(errors="replace").rstrip("\n")
+                status, _tab, rest = text.partition("\t")
+                if status not in ("USER", "PASS", "NOTFOUND", "FAIL"):
+                    continue  # VERSION, SPID
+                number, _tab, rest = rest.partition("\t")
+                fields = dict(item.partition("=")[::2] for item in rest.split("\t"))
+                answers[int(number)] = (status, fields)
+    return [answers[number] for number in range(1, len(requests) + 1)]

@@ -29,6 +29,12 @@ SCHEMA = [
         address VARCHAR(320) NOT NULL,
         target VARCHAR(320) NOT NULL,
         PRIMARY KEY (address, target))""",
+    # Which DKIM keys the filter holds (files in DKIM_KEY_DIR) and which one signs.
+    """CREATE TABLE IF NOT EXISTS dkim_key (
+        domain VARCHAR(253) NOT NULL,
+        selector VARCHAR(63) NOT NULL,
+        active INTEGER NOT NULL,
+        PRIMARY KEY (domain, selector))""",
 ]
 MAILBOX_COLUMNS = (
     "address",
@@ -47,7 +53,7 @@ MAILBOX_COLUMNS = (
     "sieve",
     "version",
 )
-# What Dovecot's passdb answers from (and may hold in its auth cache).
+# What Dovecot's passdb answers from.
 AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
 # Built from the constant column names above, never from input.
 SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
