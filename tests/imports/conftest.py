@@ -310,7 +310,7 @@ def stack(import_stack, settings):
     for key, value in import_stack.env.items():
         setattr(settings, key, value)
     with DovecotBackend().connect() as db, db.transaction():
-        for table in ("forward", "alias", "mailbox", "domain"):
+        for table in ("forward", "alias", "mailbox", "domain", "dkim_key"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     return import_stack
 
