@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint fmt messages bench mailstack
+.PHONY: setup run test lint fmt messages bench mailstack mutate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,3 +40,6 @@ bench: setup
 
 mailstack: setup
 	./scripts/mailstack.sh
+
+mutate: setup
+	./scripts/mutate.sh

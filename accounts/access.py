@@ -1,11 +1,25 @@
-"""The one place that decides which email accounts and aliases a user may see and change."""
+"""The one place that decides which email accounts and aliases a user may see and change, and
+who may change the sign-in credentials of a mailbox whose login also runs an organization."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from domains.access import check_role, role_subquery
-from tempusmail.tenancy import not_found
+from domains.models import Membership, Role
+from tempusmail.audit import current_actor
+from tempusmail.tenancy import forbid, not_found
 
 from .models import Alias, EmailAccount
+
+# Settings that decide who can sign in as the mailbox's login, and from where: the recovery
+# (external) address, API access and the IP restrictions. The password, the second factor
+# and the account's lifecycle are guarded by the services that change them.
+CREDENTIAL_FIELDS = frozenset({"external_email", "api_access", "allowed_networks"})
+NOT_YOURS = _(
+    "This mailbox's login is a member of an organization: only that person, an owner of every "
+    "organization they belong to, or staff may change its password, recovery address, "
+    "two-factor authentication, API access, IP restrictions or status."
+)
 
 
 def accounts_for(user) -> QuerySet[EmailAccount]:
@@ -35,3 +49,34 @@ def get_alias_for(user, pk, *, account: EmailAccount) -> Alias:
     if alias is None:
         raise not_found()
     return alias
+
+
+def may_change_credentials(user, account: EmailAccount) -> bool:
+    """The privilege rule (DESIGN.md, "Trust between tenants"). A mailbox whose login is a
+    member of any organization is privileged: setting its password or recovery address would
+    let an operator sign in as an owner, here or in another tenant. So only the person, an
+    owner of EVERY organization that login belongs to, or staff may. For any other mailbox
+    this adds nothing to the role check of get_account_for."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_staff or user.pk == account.user_id:
+        return True
+    owned = Membership.objects.filter(user=user, role=Role.OWNER).values("organization_id")
+    return not (
+        Membership.objects.filter(user_id=account.user_id)
+        .exclude(organization_id__in=owned)
+        .exists()
+    )
+
+
+def check_credentials_change(account: EmailAccount, *, user=None) -> None:
+    """403 unless `user` may change the mailbox's credentials. Without `user`: whoever acts in
+    this request (panel, portal, API token, Django admin: tempusmail.audit's actor); outside
+    any request (management command, worker, shell) the system acts and may."""
+    if user is None:
+        actor = current_actor()
+        if actor is None:
+            return
+        user = actor.who()
+    if not may_change_credentials(user, account):
+        raise forbid(NOT_YOURS)

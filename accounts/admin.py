@@ -4,6 +4,9 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 
+from domains import services as domain_services
+from domains.models import Role, Verification
+
 from . import services
 from .models import Alias, EmailAccount, User
 
@@ -24,6 +27,15 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            # An owner's address is where their domains' postmaster@ and support@ go.
+            for org_id in obj.memberships.filter(role=Role.OWNER).values_list(
+                "organization_id", flat=True
+            ):
+                domain_services.organization_domains_repush(organization_id=org_id)
+
 
 class StatusFilter(admin.SimpleListFilter):
     title = "status"
@@ -31,6 +43,7 @@ class StatusFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
+            ("waiting", "Waiting for domain verification"),
             ("updating", "Updating"),
             ("online", "Online"),
             ("offline", "Offline"),
@@ -39,13 +52,16 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         updating = Q(applied_version__lt=F("desired_version")) | Q(deleting=True)
+        waiting = Q(deleting=False) & ~Q(domain__verification=Verification.VERIFIED)
         match self.value():
+            case "waiting":
+                return queryset.filter(waiting)
             case "updating":
-                return queryset.filter(updating)
+                return queryset.exclude(waiting).filter(updating)
             case "online":
-                return queryset.exclude(updating).filter(is_active=True)
+                return queryset.exclude(waiting).exclude(updating).filter(is_active=True)
             case "offline":
-                return queryset.exclude(updating).filter(is_active=False)
+                return queryset.exclude(waiting).exclude(updating).filter(is_active=False)
             case "error":
                 return queryset.exclude(last_error="")
         return queryset
@@ -64,7 +80,9 @@ class EmailAccountAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        values = {f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS}
+        values = {  # a field that failed its own validation (say, not JSON) is not in data
+            f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS and f in data
+        }
         try:
             services.ensure_modifiable(self.instance)
             services.validate_options(
@@ -88,7 +106,7 @@ class EmailAccountAdmin(admin.ModelAdmin):
         "sent_24h",
         "last_error",
     )
-    list_select_related = ("organization",)
+    list_select_related = ("organization", "domain")
     list_filter = (StatusFilter, "organization")
     search_fields = ("address", "domain__name", "organization__name", "first_name", "last_name")
     readonly_fields = (
@@ -107,6 +125,7 @@ class EmailAccountAdmin(admin.ModelAdmin):
         "storage_used_bytes",
         "last_login_at",
         "sent_24h",
+        "usage_stale",
     )
     inlines = [AliasInline]
     actions = ["resync", "deactivate", "reactivate"]
@@ -166,3 +185,14 @@ class AliasAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def delete_model(self, request, obj):
+        """Through the service: the mail system stops delivering to the alias too."""
+        try:
+            services.alias_delete(alias=obj)
+        except ValidationError as error:
+            self.message_user(request, f"{obj}: {error.messages[0]}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for alias in queryset.select_related("account"):
+            self.delete_model(request, alias)

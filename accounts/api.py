@@ -10,7 +10,7 @@ from domains.access import get_domain_for
 from tempusmail.api import BadRequest, FieldErrors, body, endpoint, form_value, json_value, page
 
 from . import forms, services
-from .access import get_account_for, get_alias_for
+from .access import check_credentials_change, get_account_for, get_alias_for
 from .models import EmailAccount, User
 
 SECTION_FORMS = (
@@ -24,11 +24,16 @@ SECTION_FORMS = (
 )
 SETTINGS = frozenset().union(*(f.base_fields for f in SECTION_FORMS))
 # What an owner may change about their own mailbox with a personal token.
+# Not the address-book visibility (the admin's choice) nor the recovery address: a stolen
+# token must not become a password reset.
 PERSONAL_FIELDS = frozenset(
-    set(forms.AutoresponderForm.base_fields)
-    | set(forms.ForwardForm.base_fields)
-    | set(forms.WebmailForm.base_fields)
-    | {"language", "time_zone", "phone", "job_title", "external_email"}
+    (
+        set(forms.AutoresponderForm.base_fields)
+        | set(forms.ForwardForm.base_fields)
+        | set(forms.WebmailForm.base_fields)
+        | {"language", "time_zone", "phone", "job_title"}
+    )
+    - {"in_address_book"}
 )
 # Names are given at the top level of a create request, not again among its options.
 CREATE_OPTIONS = SETTINGS - {"first_name", "last_name"}
@@ -152,6 +157,7 @@ def account_detail(request, token, pk):
 @endpoint(("POST",))
 def account_password(request, token, pk):
     account = _account(request, token, pk, write=True)
+    check_credentials_change(account, user=request.user)
     data = body(request)
     if not isinstance(data.get("password"), str) or not data["password"]:
         raise BadRequest(_("password is required."))

@@ -15,7 +15,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from domains.forms import storage_label
-from domains.models import SERVICE_LABELS, Domain
+from domains.models import SERVICE_LABELS, SERVICES_HELP, Domain
+from tempusmail.forms import CleanTextMixin
 
 from . import validators
 from .models import (
@@ -24,6 +25,7 @@ from .models import (
     LANGUAGES,
     MAX_FORWARDS,
     MAX_NETWORKS,
+    REJECT_MESSAGE_MAX,
     TIME_FORMATS,
 )
 from .services import address_taken
@@ -86,7 +88,7 @@ class LinesField(forms.CharField):
         return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
-class NewAccountForm(forms.Form):
+class NewAccountForm(CleanTextMixin, forms.Form):
     """Wizard step 1: who uses the account, its address and its password."""
 
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
@@ -124,7 +126,10 @@ class ServicesForm(forms.Form):
 
     quota_mb = forms.TypedChoiceField(label=_("Storage capacity"), coerce=int)
     services = forms.MultipleChoiceField(
-        label=_("Services"), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Services"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=SERVICES_HELP,
     )
 
     def __init__(self, *args, domain: Domain, **kwargs):
@@ -210,12 +215,16 @@ class OtherForm(forms.Form):
     reject_message = forms.CharField(
         label=_("Automatic reply message"),
         required=False,
-        max_length=2000,
+        max_length=REJECT_MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Rejected senders read it in their mail server's reply: one line of at most 300 "
+            "characters, sent without accents (SMTP replies are plain ASCII: è becomes e)."
+        ),
     )
 
 
-class MasterForm(forms.Form):
+class MasterForm(CleanTextMixin, forms.Form):
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     job_title = forms.CharField(label=_("Job title"), max_length=150, required=False)
@@ -231,7 +240,7 @@ class MasterForm(forms.Form):
     )
 
 
-class AutoresponderForm(forms.Form):
+class AutoresponderForm(CleanTextMixin, forms.Form):
     autoreply_enabled = forms.BooleanField(label=_("Autoresponder on"), required=False)
     autoreply_subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     autoreply_body = forms.CharField(
@@ -239,15 +248,18 @@ class AutoresponderForm(forms.Form):
         max_length=5000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("At most 5,000 characters."),
     )
     autoreply_start = forms.DateTimeField(
         label=_("Start"),
         required=False,
+        validators=[validators.validate_moment],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     autoreply_end = forms.DateTimeField(
         label=_("End"),
         required=False,
+        validators=[validators.validate_moment],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -286,7 +298,7 @@ class PasswordForm(forms.Form):
         return data
 
 
-class AliasForm(forms.Form):
+class AliasForm(CleanTextMixin, forms.Form):
     address = forms.CharField(label=_("Alias address"), max_length=320)
 
     def clean_address(self):

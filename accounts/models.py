@@ -1,5 +1,7 @@
 """The login User, the mailbox (EmailAccount) and its aliases."""
 
+import unicodedata
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -27,10 +29,23 @@ EXPIRY_CHOICES = [
 ]
 MAX_FORWARDS = 20
 MAX_NETWORKS = 5
+# The reject-all reply is one SMTP reply line (Postfix cuts replies at 510 bytes).
+REJECT_MESSAGE_MAX = 300
+
+
+def normalize_login(value: str) -> str:
+    """The identity a typed sign-in name stands for: NFKC (as Django's login form does, so
+    a fullwidth "ｂob" is "bob"), trimmed, lowercased (logins are stored lowercased). The
+    authentication backend looks users up by it and sign-in throttling counts it, so no
+    spelling of an address escapes the per-account limit."""
+    return unicodedata.normalize("NFKC", str(value or "")).strip().lower()
 
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(**{self.model.USERNAME_FIELD: normalize_login(username)})
 
     def create_user(self, email: str, password: str | None = None, **extra):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -59,6 +74,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # API access turned off or the account deactivated: every token made before stays dead,
+    # whatever is turned on again later.
+    tokens_revoked_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
 
@@ -141,6 +159,8 @@ class EmailAccount(Provisioned):
     storage_used_bytes = models.PositiveBigIntegerField(default=0)
     last_login_at = models.DateTimeField(null=True, blank=True)
     sent_24h = models.PositiveIntegerField(default=0)
+    # The last collection could not read storage or sent counts: the values are the last known.
+    usage_stale = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["address"]
@@ -161,7 +181,12 @@ class EmailAccount(Provisioned):
 
     @property
     def status(self) -> str:
-        if self.deleting or not self.is_applied:
+        """Uses the domain: list pages give every row the one domain they show."""
+        if self.deleting:
+            return Status.UPDATING
+        if not self.domain.is_verified:
+            return Status.WAITING
+        if not self.is_applied:
             return Status.UPDATING
         return Status.ONLINE if self.is_active else Status.OFFLINE
 

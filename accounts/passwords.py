@@ -65,6 +65,9 @@ def check_password_policy(*, user, password: str, by_admin: bool) -> None:
             _("Choose a password you have not used before (the last %(n)d are refused).")
             % {"n": HISTORY_SIZE}
         )
+    if not by_admin and user.password and check_password(password, user.password):
+        # A forced or expired change that keeps the password changes nothing.
+        raise ValidationError(_("Choose a password different from your current one."))
 
 
 def remember_password(*, user) -> None:

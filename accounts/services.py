@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,14 +16,17 @@ from domains.models import Domain, Organization
 from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
-from .models import Alias, EmailAccount, User
+from .access import CREDENTIAL_FIELDS, check_credentials_change
+from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, User
 from .passwords import check_password_policy, remember_password
 from .tasks import push_account
 from .validators import (
+    check_forward_loop,
     normalize_address,
     normalize_forwards,
     normalize_local_part,
     normalize_networks,
+    validate_moment,
 )
 
 # Fields the mail system must know: changing one bumps desired_version.
@@ -121,13 +125,37 @@ def validate_options(
         clean["forward_to"] = normalize_forwards(clean["forward_to"], own_address=address)
     if "allowed_networks" in clean:
         clean["allowed_networks"] = normalize_networks(clean["allowed_networks"])
+    if "forward_to" in clean or "forward_keep_copy" in clean:
+        held = (
+            EmailAccount.objects.filter(address=address)
+            .values_list("forward_to", "forward_keep_copy")
+            .first()
+        ) or ([], True)
+        check_forward_loop(
+            address=address,
+            organization_id=domain.organization_id,
+            forward_to=clean.get("forward_to", held[0]),
+            keep_copy=bool(clean.get("forward_keep_copy", held[1])),
+        )
     both = {**(current or {}), **clean}
     if both.get("reject_all") and not (both.get("reject_message") or "").strip():
         raise ValidationError(
             {"reject_message": _("Write the automatic reply that rejected senders receive.")}
         )
+    if len(clean.get("reject_message") or "") > REJECT_MESSAGE_MAX:
+        raise ValidationError(
+            {
+                "reject_message": _("The automatic reply can be at most %(max)d characters long.")
+                % {"max": REJECT_MESSAGE_MAX}
+            }
+        )
     if both.get("autoreply_enabled") and not (both.get("autoreply_body") or "").strip():
         raise ValidationError({"autoreply_body": _("Write the automatic reply.")})
+    for name in ("autoreply_start", "autoreply_end"):
+        try:
+            validate_moment(clean.get(name))
+        except ValidationError as error:
+            raise ValidationError({name: error.messages}) from None
     start, end = both.get("autoreply_start"), both.get("autoreply_end")
     if start and end and end <= start:
         raise ValidationError({"autoreply_end": _("The autoresponder must end after it starts.")})
@@ -220,6 +248,8 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
     ]
     if not changed:
         return []
+    if CREDENTIAL_FIELDS & set(changed):
+        check_credentials_change(account)
     with transaction.atomic():
         for name in changed:
             setattr(account.user if name in USER_FIELDS else account, name, clean[name])
@@ -228,6 +258,9 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
         if {"first_name", "last_name"} & set(changed):
             account.user.first_name, account.user.last_name = account.first_name, account.last_name
             user_fields += ["first_name", "last_name"]
+        if "api_access" in changed and not account.api_access:
+            account.user.tokens_revoked_at = timezone.now()  # they stay dead if turned on again
+            user_fields.append("tokens_revoked_at")
         if user_fields:
             account.user.save(update_fields=user_fields)
         if account_fields:
@@ -245,10 +278,13 @@ def account_set_password(
     force_change: bool | None = None,
     password: str | None = None,
     by_admin: bool = True,
+    actor: User | None = None,
 ) -> None:
-    """A new mailbox password reaches the mail system at once (the push flushes auth caches).
+    """A new mailbox password reaches the mail system at once (Dovecot keeps no auth cache).
     Given the plain `password`, the security policy (strength, reuse, "disable password
-    change" for the user, not the admin) is checked first; only its hash is kept."""
+    change" for the user, not the admin) is checked first; only its hash is kept. `actor`:
+    who sets it (default: whoever acts in this request), under the privilege rule."""
+    check_credentials_change(account, user=actor)
     ensure_modifiable(account)
     if password is not None:
         check_password_policy(user=account.user, password=password, by_admin=by_admin)
@@ -274,7 +310,9 @@ def user_set_password(
     owner's password is the mailbox password, so it reaches the mail system."""
     account = getattr(user, "mailbox", None)
     if account is not None:
-        account_set_password(account=account, password=password, by_admin=False, force_change=False)
+        account_set_password(
+            account=account, password=password, by_admin=False, force_change=False, actor=user
+        )
         return
     check_password_policy(user=user, password=password, by_admin=False)
     with transaction.atomic():
@@ -287,28 +325,34 @@ def user_set_password(
 
 def account_deactivate(*, account: EmailAccount) -> None:
     """Offline: no login, no new mail, no changes; still counts against the plan."""
+    check_credentials_change(account)  # the login signs in nowhere while deactivated
     if account.deleting or not account.is_active:
         raise ValidationError(_("This account is already deactivated."))
     _set_active(account, False)
 
 
 def account_reactivate(*, account: EmailAccount) -> None:
+    check_credentials_change(account)
     if account.deleting or account.is_active:
         raise ValidationError(_("This account is already active."))
     _set_active(account, True)
 
 
 def _set_active(account: EmailAccount, active: bool) -> None:
+    """Deactivation also kills the login's API tokens for good (reactivation revives none)."""
+    now = timezone.now()
     with transaction.atomic():
         account.is_active = active
         account.save(update_fields=["is_active"])
-        User.objects.filter(pk=account.user_id).update(is_active=active)
+        login = {"is_active": active} if active else {"is_active": False, "tokens_revoked_at": now}
+        User.objects.filter(pk=account.user_id).update(**login)
         _bump(account)
         audit(action="account.reactivate" if active else "account.deactivate", obj=account)
 
 
 def account_delete(*, account: EmailAccount) -> None:
     """Only a deactivated account can be deleted; the row goes once the mailbox is purged."""
+    check_credentials_change(account)  # the login goes with the mailbox
     if account.is_active:
         raise ValidationError(_("Deactivate the account before deleting it."))
     if account.deleting:
@@ -333,6 +377,13 @@ def alias_add(*, account: EmailAccount, address: str) -> Alias:
     with transaction.atomic():
         if address_taken(address):
             raise ValidationError(_("%(address)s is already in use.") % {"address": address})
+        check_forward_loop(
+            address=account.address,
+            organization_id=account.organization_id,
+            forward_to=list(account.forward_to),
+            keep_copy=account.forward_keep_copy,
+            new_aliases={address: account.address},
+        )
         alias = Alias.objects.create(
             organization_id=account.organization_id,
             account=account,
@@ -354,6 +405,19 @@ def alias_delete(*, alias: Alias) -> None:
         _bump(account)
 
 
+def domain_verified(*, domain: Domain) -> None:
+    """Registered in accounts.apps: a domain just verified brings live its accounts and the
+    aliases other accounts hold on it (a new version for each, pushed after commit)."""
+    ids = set(domain.accounts.filter(deleting=False).values_list("pk", flat=True))
+    ids |= set(Alias.objects.filter(domain=domain).values_list("account_id", flat=True))
+    now = timezone.now()
+    EmailAccount.objects.filter(pk__in=ids).update(
+        desired_version=F("desired_version") + 1, changed_at=now
+    )
+    for pk in sorted(ids):
+        _enqueue_pk(pk)
+
+
 def resync(*, accounts: Iterable[EmailAccount]) -> int:
     """Staff action: push again whatever the mail system holds, even if it looks applied."""
     count = 0
@@ -371,4 +435,8 @@ def _bump(account: EmailAccount) -> None:
 
 
 def _enqueue(account: EmailAccount) -> None:
-    enqueue_on_commit(push_account, account.pk)
+    _enqueue_pk(account.pk)
+
+
+def _enqueue_pk(pk: int) -> None:
+    enqueue_on_commit(push_account, pk)

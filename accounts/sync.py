@@ -27,7 +27,8 @@ def account_state(account: EmailAccount) -> AccountState:
         allowed_networks=tuple(account.allowed_networks),
         forward_to=tuple(account.forward_to),
         forward_keep_copy=account.forward_keep_copy,
-        aliases=tuple(sorted(a.address for a in account.aliases.all())),
+        # An alias on a pending domain reaches nothing yet (that name may be someone else's).
+        aliases=tuple(sorted(a.address for a in account.aliases.all() if a.domain.is_verified)),
         autoresponder=autoresponder,
         spam_to_inbox=account.spam_to_inbox,
         reject_all=account.reject_all,
@@ -41,13 +42,15 @@ def account_push(*, account_id: int) -> None:
     """Push the full desired state; record it applied unless a newer version already was."""
     account = (
         EmailAccount.objects.select_related("user", "domain")
-        .prefetch_related("aliases")
+        .prefetch_related("aliases__domain")
         .filter(pk=account_id)
         .first()
     )
     if account is None:
         return
     backend = get_backend()
+    if not account.deleting and not account.domain.is_verified:
+        return  # nothing of a pending domain is live; its verification pushes every account
     if account.deleting:
         backend.remove_account(account.address)
         with transaction.atomic():
@@ -65,30 +68,34 @@ def account_push(*, account_id: int) -> None:
             backend.remove_account(state.address)
 
 
+USAGE_FIELDS = ["storage_used_bytes", "last_login_at", "sent_24h", "usage_stale"]
+
+
 def collect_usage(*, batch_size: int = 500) -> int:
-    """Copy storage used, last access and sent-in-24h from the mail system into the panel."""
+    """Copy storage used, last access and sent-in-24h from the mail system into the panel.
+    A figure the mail system could not give keeps its last known value, marked stale."""
     backend = get_backend()
     updated = 0
     qs = (
         EmailAccount.objects.filter(deleting=False)
         .order_by("pk")
-        .only("pk", "address", "storage_used_bytes", "last_login_at", "sent_24h")
+        .only("pk", "address", *USAGE_FIELDS)
     )
     last_pk = 0
     while batch := list(qs.filter(pk__gt=last_pk)[:batch_size]):
         last_pk = batch[-1].pk
         usages = backend.usage([a.address for a in batch])
-        changed = []
         for account in batch:
             usage = usages.get(account.address)
             if usage is None:
+                account.usage_stale = True
                 continue
-            account.storage_used_bytes = usage.storage_bytes
+            if usage.storage_bytes is not None:
+                account.storage_used_bytes = usage.storage_bytes
+            if usage.sent_24h is not None:
+                account.sent_24h = usage.sent_24h
             account.last_login_at = usage.last_login or account.last_login_at
-            account.sent_24h = usage.sent_24h
-            changed.append(account)
-        EmailAccount.objects.bulk_update(
-            changed, ["storage_used_bytes", "last_login_at", "sent_24h"]
-        )
-        updated += len(changed)
+            account.usage_stale = usage.storage_bytes is None or usage.sent_24h is None
+        EmailAccount.objects.bulk_update(batch, USAGE_FIELDS)
+        updated += len(batch)
     return updated

@@ -1,8 +1,9 @@
 """Celery tasks take ids, reload and call a service: no logic here."""
 
 from celery import shared_task
+from django.db.models import Q
 
-from domains.models import Domain
+from domains.models import Domain, Verification
 from domains.tasks import push_domain
 from tempusmail.provisioning import PUSH_TASK, reenqueue, run_push
 
@@ -18,8 +19,13 @@ def push_account(self, account_id: int) -> None:
 @shared_task
 def reconcile() -> list[int]:
     """Re-enqueue every account and domain whose change was not applied in time."""
-    reenqueue(Domain, push_domain, limit=1000)
-    return reenqueue(EmailAccount, push_account, limit=5000)
+    verified = Domain.objects.filter(verification=Verification.VERIFIED)
+    reenqueue(Domain, push_domain, limit=1000, queryset=verified)
+    # Accounts of pending domains wait for the verification, which pushes them all.
+    live = EmailAccount.objects.filter(
+        Q(domain__verification=Verification.VERIFIED) | Q(deleting=True)
+    )
+    return reenqueue(EmailAccount, push_account, limit=5000, queryset=live)
 
 
 @shared_task

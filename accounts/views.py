@@ -12,10 +12,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import get_domain_for, role_flags
+from tempusmail.api import page_number
 from tempusmail.views import add_service_error
 
 from . import forms, services
-from .access import get_account_for, get_alias_for
+from .access import (
+    CREDENTIAL_FIELDS,
+    NOT_YOURS,
+    check_credentials_change,
+    get_account_for,
+    get_alias_for,
+)
+from .access import may_change_credentials as _may_change_credentials
 from .models import EmailAccount
 from .wizard import STEPS, AccountWizard, Outcome
 
@@ -41,6 +49,7 @@ LIST_FIELDS = (
     "quota_mb",
     "last_login_at",
     "sent_24h",
+    "usage_stale",
 )
 
 
@@ -52,11 +61,8 @@ class CappedPaginator(Paginator):
     CAP = 10_000
 
     def get_page(self, number):
-        try:
-            self.wanted = max(1, int(number))
-        except (TypeError, ValueError):
-            self.wanted = 1
-        return super().get_page(number)
+        self.wanted = page_number(number)
+        return super().get_page(self.wanted)
 
     @cached_property
     def limit(self) -> int:
@@ -162,7 +168,9 @@ SECTIONS = {
 }
 
 
-def _section_form(section: str, account: EmailAccount, data=None):
+def _section_form(section: str, account: EmailAccount, data=None, *, user=None):
+    """The section's form; credential fields are read-only (kept as they are, even when a
+    request sends them) for someone the privilege rule does not allow (accounts.access)."""
     form_class = SECTIONS[section][1]
     if form_class is None:
         return None
@@ -175,10 +183,16 @@ def _section_form(section: str, account: EmailAccount, data=None):
         kwargs["domain"] = account.domain
     if form_class is forms.ForwardForm:
         kwargs["address"] = account.address
-    return form_class(data, initial=initial, **kwargs)
+    form = form_class(data, initial=initial, **kwargs)
+    guarded = CREDENTIAL_FIELDS & set(form.fields)
+    if guarded and user is not None and not _may_change_credentials(user, account):
+        for name in guarded:
+            form.fields[name].disabled = True
+            form.fields[name].help_text = NOT_YOURS
+    return form
 
 
-def _settings_context(account, section, form, **extra):
+def _settings_context(request, account, section, form, **extra):
     flags = role_flags(account.member_role)
     editable = flags["can_write"] and account.is_active and not account.deleting
     if form is not None and not editable:
@@ -191,6 +205,8 @@ def _settings_context(account, section, form, **extra):
         "sections": {k: v[0] for k, v in SECTIONS.items()},
         "form": form,
         "editable": editable,
+        "credentials_editable": editable and _may_change_credentials(request.user, account),
+        "credentials_note": NOT_YOURS,
         **flags,
         **extra,
     }
@@ -202,7 +218,8 @@ def account_settings(request, pk, section="master"):
     if section not in SECTIONS:
         section = "master"
     account = get_account_for(request.user, pk, write=request.method == "POST")
-    form = _section_form(section, account, request.POST if request.method == "POST" else None)
+    data = request.POST if request.method == "POST" else None
+    form = _section_form(section, account, data, user=request.user)
     if request.method == "POST" and form is not None and form.is_valid():
         try:
             changed = services.account_update(account=account, values=form.cleaned_data)
@@ -214,6 +231,7 @@ def account_settings(request, pk, section="master"):
     extra = {}
     if section == "security":
         extra["password_form"] = forms.PasswordForm()
+        extra["new_password"] = request.session.pop(_new_password_key(account), None)
     if section == "aliases":
         extra["aliases"] = list(account.aliases.all())
         extra["alias_form"] = forms.AliasForm()
@@ -223,14 +241,19 @@ def account_settings(request, pk, section="master"):
     return render(
         request,
         "accounts/account_settings.html",
-        _settings_context(account, section, form, **extra),
+        _settings_context(request, account, section, form, **extra),
     )
+
+
+def _new_password_key(account) -> str:
+    return f"new-password-{account.pk}"
 
 
 @login_required
 @require_POST
 def account_password(request, pk):
     account = get_account_for(request.user, pk, write=True)
+    check_credentials_change(account, user=request.user)
     form = forms.PasswordForm(request.POST)
     if form.is_valid():
         try:
@@ -238,20 +261,21 @@ def account_password(request, pk):
         except ValidationError as error:
             add_service_error(form, error)
         else:
+            messages.success(request, _("Password changed."))
             if form.cleaned_data.get("generate"):
-                messages.success(
-                    request,
-                    _("New password: %(password)s — copy it now, it will not be shown again.")
-                    % {"password": form.cleaned_data["password"]},
-                )
-            else:
-                messages.success(request, _("Password changed."))
+                # Shown once by the next page, from the server-side session: never in the
+                # messages cookie, which is signed, not encrypted.
+                request.session[_new_password_key(account)] = form.cleaned_data["password"]
             return redirect("accounts:settings", pk=pk, section="security")
     return render(
         request,
         "accounts/account_settings.html",
         _settings_context(
-            account, "security", _section_form("security", account), password_form=form
+            request,
+            account,
+            "security",
+            _section_form("security", account, user=request.user),
+            password_form=form,
         ),
     )
 
@@ -273,7 +297,12 @@ def alias_add(request, pk):
         request,
         "accounts/account_settings.html",
         _settings_context(
-            account, "aliases", None, aliases=list(account.aliases.all()), alias_form=form
+            request,
+            account,
+            "aliases",
+            None,
+            aliases=list(account.aliases.all()),
+            alias_form=form,
         ),
     )
 

@@ -1,4 +1,4 @@
-"""Render the Dovecot and Postfix templates in deploy/ into a directory.
+"""Render the Dovecot, Postfix and rspamd templates in deploy/ into a directory.
 
     python deploy/render.py OUT_DIR [NAME=VALUE ...]
 
@@ -10,6 +10,7 @@ docker-compose mail containers run it too.
 
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -29,6 +30,43 @@ DEFAULTS = {
     "SUBMISSION_PORT": "10587",
     "LMTP_PORT": "10024",
     "QUOTA_STATUS_PORT": "10026",
+    # Implicit TLS (IMAPS, POP3S, submissions); STARTTLS is offered on the ports above.
+    "IMAPS_PORT": "10993",
+    "POP3S_PORT": "10995",
+    "SUBMISSIONS_PORT": "10465",
+    # Certificate chain and key (PEM); empty: OUT/tls/{cert,key}.pem (deploy/tls-selfsigned.sh).
+    "TLS_CERT": "",
+    "TLS_KEY": "",
+    # "yes" allows password logins without TLS (local development and tests only).
+    "PLAINTEXT_AUTH": "no",
+    # rspamd (spam verdict, DKIM signing) as Postfix's milter: where Postfix reaches it, its
+    # scanner and controller (loopback only), DNS servers (empty: the system's resolver), the
+    # Hyperscan cache (empty: in DBDIR; keep it, a cold start compiles for many seconds), and
+    # how often it rereads file maps (a tenth of this) such as the DKIM selector map.
+    "RSPAMD_HOST": "127.0.0.1",
+    "RSPAMD_PORT": "11332",
+    "RSPAMD_NORMAL_PORT": "11333",
+    "RSPAMD_CONTROLLER_PORT": "11334",
+    "RSPAMD_DNS": "",
+    "RSPAMD_DB_DIR": "",
+    "RSPAMD_HS_CACHE": "",
+    "RSPAMD_MAP_WATCH_INTERVAL": "60s",
+    # DKIM private keys and the selector map the adapter writes (empty: MAIL_ROOT/dkim).
+    "DKIM_KEY_DIR": "",
+    # Webmail, DAV and XMPP (docs/services.md).
+    "WEBMAIL_IMAP_PORT": "10144",
+    "WEBMAIL_SUBMISSION_PORT": "10588",
+    "WEBMAIL_PORT": "10080",
+    "DAV_PORT": "10232",
+    "XMPP_PORT": "10222",
+    "XMPP_DATA_DIR": "",
+    "PANEL_URL": "http://127.0.0.1:8000",
+    "SERVICES_API_KEY": "",
+    "ROUNDCUBE_DES_KEY": "",
+    "ROUNDCUBE_DIR": "",
+    "DAV_DIR": "",
+    "XMPP_REQUIRE_TLS": "false",
+    "XMPP_ALLOW_PLAIN": "true",
     "POLICY_PORT": "",
     "POLICY_HOST": "127.0.0.1",
     "MAIL_UID": "5000",
@@ -48,11 +86,15 @@ def sql_vars(url: str) -> dict[str, str]:
     if parts.scheme == "sqlite":
         path = unquote(parts.path)
         path = path[1:] if path.startswith("//") else path
+        # Both servers only read, and must never create an empty file if it is briefly
+        # missing: an SQLite URI opened read-only (Debian's SQLite interprets URIs; Dovecot
+        # 2.3.19 ignores its own "readonly=yes" and would create a file of that name).
+        uri = f"file:{path}?mode=ro"
         return {
             "SQL_DRIVER": "sqlite",
-            "SQL_CONNECT": path,
+            "SQL_CONNECT": uri,
             "MAP_TYPE": "sqlite",
-            "MAP_CONNECT": f"dbpath = {path}",
+            "MAP_CONNECT": f"dbpath = {uri}",
         }
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         host, port = parts.hostname or "127.0.0.1", parts.port or 5432
@@ -72,6 +114,32 @@ def sql_vars(url: str) -> dict[str, str]:
     raise SystemExit(f"unsupported MAIL_DIRECTORY_URL: {url!r}")
 
 
+def tls_vars(out: Path, values: dict[str, str]) -> dict[str, str]:
+    """Certificate paths, and what PLAINTEXT_AUTH means for Dovecot and Postfix: by default a
+    password is only accepted over TLS (Dovecot still trusts a client on its own address)."""
+    plain = values["PLAINTEXT_AUTH"].lower() in ("yes", "1", "true")
+    return {
+        "TLS_CERT": values["TLS_CERT"] or str(out / "tls" / "cert.pem"),
+        "TLS_KEY": values["TLS_KEY"] or str(out / "tls" / "key.pem"),
+        "DOVECOT_SSL": "yes" if plain else "required",
+        "DISABLE_PLAINTEXT_AUTH": "no" if plain else "yes",
+        "TLS_AUTH_ONLY": "no" if plain else "yes",
+    }
+
+
+def rspamd_vars(out: Path, values: dict[str, str]) -> dict[str, str]:
+    db = values["RSPAMD_DB_DIR"] or str(out / "rspamd-db")
+    servers = [s.strip() for s in values["RSPAMD_DNS"].split(",") if s.strip()]
+    listed = ", ".join(f'"{s}"' for s in servers)
+    return {
+        "RSPAMD_DB_DIR": db,
+        "RSPAMD_HS_CACHE": values["RSPAMD_HS_CACHE"] or db,
+        "RSPAMD_BIND": "*" if values["LISTEN"] == "*" else values["LISTEN"],
+        "RSPAMD_DNS_SERVERS": f"nameserver = [{listed}];" if servers else "",
+        "DKIM_KEY_DIR": values["DKIM_KEY_DIR"] or f"{values['MAIL_ROOT']}/dkim",
+    }
+
+
 def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values = dict(DEFAULTS)
     names = [*DEFAULTS, "RUN_DIR", "LOG_DIR", "QUEUE_DIR"]
@@ -83,12 +151,24 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values.setdefault("LOG_DIR", str(out / "log"))
     values.setdefault("QUEUE_DIR", str(out / "queue"))
     values["RENDER_DIR"] = str(out)
+    values["DEPLOY_DIR"] = str(HERE)
+    values["ROUNDCUBE_DIR"] = values["ROUNDCUBE_DIR"] or str(out / "roundcube")
+    values["XMPP_HOSTS_FILE"] = f"{root}/xmpp-hosts.cfg.lua"  # written by the mail adapter
+    values["DAV_DIR"] = values["DAV_DIR"] or f"{root}/dav"
+    values["XMPP_DATA_DIR"] = values["XMPP_DATA_DIR"] or f"{root}/xmpp"
+    # Roundcube encrypts the IMAP password in its session with it: 24 characters, kept
+    # across renders only if given (a new key ends open webmail sessions, nothing else).
+    values["ROUNDCUBE_DES_KEY"] = values["ROUNDCUBE_DES_KEY"] or secrets.token_hex(12)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
+    values.update(tls_vars(out, values))
+    values.update(rspamd_vars(out, values))
     values.update(sql_vars(values["MAIL_DIRECTORY_URL"]))
     # LISTEN=* (containers): every interface, for Dovecot and Postfix alike.
     everywhere = values["LISTEN"] == "*"
     values["INET_INTERFACES"] = "all" if everywhere else values["LISTEN"]
     values["BIND_PREFIX"] = "" if everywhere else values["LISTEN"] + ":"
+    values["DAV_LISTEN"] = "0.0.0.0" if everywhere else values["LISTEN"]  # noqa: S104
+    values["XMPP_LISTEN"] = values["LISTEN"]
     # The sending-limit policy service (python -m tempusmail.policy): checked at RCPT and
     # counted at end of data on the submission port; no port, no limit enforcement.
     port = values["POLICY_PORT"]
@@ -98,11 +178,16 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     return values
 
 
-def render(out: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Write every *.in template below deploy/ into OUT (same relative path, no .in)."""
+def render(
+    out: Path, overrides: dict[str, str] | None = None, only: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Write every *.in template below deploy/ (or below the directories `only` names) into
+    OUT (same relative path, no .in)."""
     out = Path(out).resolve()
     values = settings(out, overrides or {})
-    for template in sorted(HERE.glob("*/*.in")):
+    for template in sorted(HERE.glob("*/**/*.in")):
+        if only and template.relative_to(HERE).parts[0] not in only:
+            continue
         text = template.read_text()
 
         def fill(match: re.Match, template: Path = template) -> str:
@@ -111,7 +196,7 @@ def render(out: Path, overrides: dict[str, str] | None = None) -> dict[str, str]
                 raise SystemExit(f"{template}: no value for {{{{{name}}}}}")
             return values[name]
 
-        target = out / template.parent.name / template.name[: -len(".in")]
+        target = out / template.relative_to(HERE).with_suffix("")
         if template.parent.name == "dovecot":
             target = out / template.name[: -len(".in")]
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,10 @@ from .models import Domain, Membership, Organization, Role
 
 
 def role_subquery(user, organization_ref: str = "organization_id") -> Subquery:
-    """The user's role in the row's organization, or NULL: one query, no per-row lookups."""
+    """The user's role in the row's organization, or NULL: one query, no per-row lookups.
+    By id: an anonymous user (no id) has no role anywhere."""
     return Subquery(
-        Membership.objects.filter(user=user, organization=OuterRef(organization_ref)).values(
+        Membership.objects.filter(user_id=user.pk, organization=OuterRef(organization_ref)).values(
             "role"
         )[:1]
     )

@@ -1,7 +1,27 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 
-from .models import Domain, Membership, Organization, Plan
+from . import services
+from .models import DkimKey, Domain, Membership, Organization, Plan, Role
+
+
+class ServiceDeleteMixin:
+    """Deletion (one object or the bulk action) goes through the app's service, which removes
+    the mail system's side after commit; a refusal is shown, never a half-done delete."""
+
+    def delete_one(self, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        try:
+            self.delete_one(obj)
+        except ValidationError as error:
+            self.message_user(request, f"{obj}: {error.messages[0]}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(Plan)
@@ -23,12 +43,17 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "plan", "domains_count", "accounts_count", "created_at")
     list_select_related = ("plan",)
     list_filter = ("plan",)
     search_fields = ("name",)
     inlines = [MembershipInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:  # owners may have changed: postmaster@ and support@ follow them
+            services.organization_domains_repush(organization_id=form.instance.pk)
 
     def get_queryset(self, request):
         return (
@@ -39,6 +64,9 @@ class OrganizationAdmin(admin.ModelAdmin):
                 n_accounts=Count("accounts", distinct=True),
             )
         )
+
+    def delete_one(self, obj) -> None:
+        services.organization_delete(organization=obj)
 
     @admin.display(ordering="n_domains", description="domains")
     def domains_count(self, obj):
@@ -57,23 +85,72 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "organization__name")
     autocomplete_fields = ("user", "organization")
 
+    def save_model(self, request, obj, form, change):
+        before = Membership.objects.filter(pk=obj.pk).values_list("organization_id", flat=True)
+        super().save_model(request, obj, form, change)
+        for org_id in {*before, obj.organization_id}:
+            services.organization_domains_repush(organization_id=org_id)
+
+    def delete_model(self, request, obj):
+        org_id, was_owner = obj.organization_id, obj.role == Role.OWNER
+        super().delete_model(request, obj)
+        if was_owner:
+            services.organization_domains_repush(organization_id=org_id)
+
+
+class DkimKeyInline(admin.TabularInline):
+    """Selectors and public keys only: the private key is never shown."""
+
+    model = DkimKey
+    extra = 0
+    fields = ("selector", "active", "created_at", "public_key")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
-    list_display = ("name", "organization", "accounts_count", "applied", "last_error", "created_at")
+class DomainAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "organization",
+        "verification",
+        "accounts_count",
+        "applied",
+        "last_error",
+        "created_at",
+    )
     list_select_related = ("organization",)
-    list_filter = ("organization",)
+    list_filter = ("verification", "organization")
     search_fields = ("name", "organization__name")
     readonly_fields = (
+        "name",
+        "organization",
+        "verification",
+        "verified_at",
+        "verification_token",
+        "verification_checked_at",
+        "verification_result",
+        "verification_answer",
         "desired_version",
         "applied_version",
         "changed_at",
         "last_error",
         "last_error_at",
     )
+    inlines = [DkimKeyInline]
+    actions = ["mark_verified"]
+
+    def has_add_permission(self, request):
+        return False  # domains are added through the panel (plan limits, claimable names)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_accounts=Count("accounts"))
+
+    def delete_one(self, obj) -> None:
+        services.domain_delete(domain=obj)
 
     @admin.display(ordering="n_accounts", description="accounts")
     def accounts_count(self, obj):
@@ -82,3 +159,17 @@ class DomainAdmin(admin.ModelAdmin):
     @admin.display(boolean=True)
     def applied(self, obj):
         return obj.is_applied
+
+    @admin.action(description="Mark verified (staff vouch for the ownership)")
+    def mark_verified(self, request, queryset):
+        """Audited as the staff member; other organizations' pending claims are removed."""
+        done = 0
+        for domain in queryset.order_by("pk"):
+            if domain.is_verified:
+                continue
+            try:
+                services.domain_mark_verified(domain=domain, by_staff=True)
+                done += 1
+            except ValidationError as error:
+                self.message_user(request, f"{domain.name}: {error.messages[0]}", messages.WARNING)
+        self.message_user(request, f"{done} domain(s) marked verified.")

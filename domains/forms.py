@@ -1,15 +1,17 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import SERVICE_LABELS, Plan
-from .validators import normalize_domain_name
+from tempusmail.forms import CleanTextMixin
+
+from .models import SERVICE_LABELS, SERVICES_HELP, Plan
+from .validators import normalize_claim
 
 
 def storage_label(mb: int) -> str:
     return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
 
 
-class DomainCreateForm(forms.Form):
+class DomainCreateForm(CleanTextMixin, forms.Form):
     name = forms.CharField(label=_("Domain name"), max_length=253)
     organization = forms.ModelChoiceField(label=_("Organization"), queryset=None)
 
@@ -21,12 +23,15 @@ class DomainCreateForm(forms.Form):
             self.fields["organization"].widget = forms.HiddenInput()
 
     def clean_name(self):
-        return normalize_domain_name(self.cleaned_data["name"])
+        return normalize_claim(self.cleaned_data["name"])
 
 
 class DomainSettingsForm(forms.Form):
     services = forms.MultipleChoiceField(
-        label=_("Services offered to accounts"), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Services offered to accounts"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=SERVICES_HELP,
     )
     storage_options_mb = forms.TypedMultipleChoiceField(
         label=_("Storage capacities offered"), coerce=int, widget=forms.CheckboxSelectMultiple

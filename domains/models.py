@@ -1,8 +1,11 @@
 """Tenants (Organization), their members and plan, and the mail domains they own."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +22,12 @@ SERVICE_LABELS = {
     "xmpp": _("XMPP access"),
 }
 SERVICE_CHOICES = [(code, SERVICE_LABELS[code]) for code in SERVICES]
+# What the switches do (docs/services.md); ActiveSync is only stored: nothing in Debian serves it.
+SERVICES_HELP = _(
+    "Webmail, DAV (calendars and contacts) and XMPP (chat) sign in with the mailbox address and "
+    "password. No ActiveSync server is included: that setting is only stored, for an ActiveSync "
+    "gateway your provider may run."
+)
 
 
 def validate_services(value) -> None:
@@ -103,16 +112,64 @@ class Membership(models.Model):
         return self.role == Role.OWNER
 
 
+def new_verification_token() -> str:
+    """Per claim: another organization's claim on the same name has its own token."""
+    return secrets.token_urlsafe(24)
+
+
+class Verification(models.TextChoices):
+    PENDING = "pending", _("Pending verification")
+    VERIFIED = "verified", _("Verified")
+
+
+class CheckResult(models.TextChoices):
+    """What the last ownership check found (the page says it in full)."""
+
+    NOT_CHECKED = "", _("Not checked yet")
+    FOUND = "found", _("Record found")
+    MISSING = "missing", _("No record found")
+    WRONG = "wrong", _("A record with another value")
+    UNREACHABLE = "unreachable", _("Could not check: DNS did not answer")
+
+
 class Domain(Provisioned):
+    """A mail domain. Pending until its organization proves ownership by DNS: only verified
+    domains reach the mail directory, and a verified name belongs to one organization."""
+
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="domains")
-    name = models.CharField(max_length=253, unique=True, help_text=_("ASCII (punycode) form"))
+    name = models.CharField(max_length=253, help_text=_("ASCII (punycode) form"))
     services = models.JSONField(default=list, validators=[validate_services])
     storage_options_mb = models.JSONField(default=list, validators=[validate_storage_options])
     default_daily_send_limit = models.PositiveIntegerField(default=500)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Ownership (docs/dns.md)
+    verification = models.CharField(
+        max_length=16, choices=Verification.choices, default=Verification.PENDING
+    )
+    verification_token = models.CharField(max_length=64, default=new_verification_token)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_checked_at = models.DateTimeField(null=True, blank=True)
+    verification_result = models.CharField(
+        max_length=16, choices=CheckResult.choices, default=CheckResult.NOT_CHECKED, blank=True
+    )
+    verification_answer = models.TextField(blank=True)  # what DNS answered (shown on "wrong")
+
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # An unverified claim blocks nobody; a verified name belongs to one organization.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(verification="verified"),
+                name="one_verified_domain_per_name",
+            ),
+            models.UniqueConstraint(fields=["organization", "name"], name="one_claim_per_org"),
+        ]
+        indexes = [
+            models.Index(fields=["verification", "verification_checked_at"]),
+            models.Index(fields=["name"], name="domain_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -125,6 +182,94 @@ class Domain(Provisioned):
         except UnicodeError:
             return self.name
 
+    @property
+    def is_verified(self) -> bool:
+        return self.verification == Verification.VERIFIED
+
+    @property
+    def verification_record_name(self) -> str:
+        return f"{settings.DOMAIN_VERIFY_LABEL}.{self.name}"
+
+    @property
+    def verification_record_value(self) -> str:
+        return f"{settings.DOMAIN_VERIFY_PREFIX}={self.verification_token}"
+
     def offered_services(self) -> list[str]:
         """Services in the canonical order, limited to what the domain offers."""
         return [s for s in SERVICES if s in self.services]
+
+
+class DkimKey(models.Model):
+    """A domain's DKIM key. The active one signs; after a rotation the old one stays published
+    (its DNS record keeps verifying mail already sent) until the owner retires it."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="dkim_keys")
+    selector = models.CharField(max_length=63)
+    private_key = models.TextField()  # the PEM, encrypted (tempusmail.crypto)
+    public_key = models.TextField()  # base64 DER SubjectPublicKeyInfo: the record's p=
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-active", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "selector"], name="one_selector_per_domain"),
+            models.UniqueConstraint(
+                fields=["domain"], condition=Q(active=True), name="one_active_dkim_key"
+            ),
+        ]
+        verbose_name = "DKIM key"
+
+    def __str__(self) -> str:
+        return f"{self.selector}._domainkey.{self.domain.name}"
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.selector}._domainkey.{self.domain.name}"
+
+    @property
+    def record_value(self) -> str:
+        return f"v=DKIM1; k=rsa; p={self.public_key}"
+
+
+class DnsCheck(models.Model):
+    """The last DNS health check of a domain: the tab renders from these stored answers."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="dns_check")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"DNS check of {self.domain_id}"
+
+    @property
+    def running(self) -> bool:
+        return bool(self.requested_at) and (
+            self.checked_at is None or self.checked_at < self.requested_at
+        )
+
+
+class ClaimNotice(models.Model):
+    """Told on the domain list: another organization verified a name this one had claimed,
+    and this organization's pending claim (with what it had prepared) was removed."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="claim_notices"
+    )
+    name = models.CharField(max_length=253)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} lost by {self.organization_id}"
+
+    @property
+    def display_name(self) -> str:
+        try:
+            return self.name.encode("ascii").decode("idna")
+        except UnicodeError:
+            return self.name

@@ -1,8 +1,10 @@
-"""`make bench`: list pages at 10,000 and 100,000 mailboxes, and provisioning throughput.
+"""`make bench`: list pages at 10,000 and 100,000 mailboxes, provisioning throughput, and
+the import throughput of external mailboxes.
 
-    python -m scripts.bench                      # both parts, default sizes
+    python -m scripts.bench                      # every part, default sizes
     python -m scripts.bench --lists --sizes 10000
     python -m scripts.bench --provisioning --accounts 1000 --backend memory
+    python -m scripts.bench --imports --messages 1000 --message-kb 20
 
 Runs against its own PostgreSQL database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/tempusmail_bench), created and migrated here; it refuses
@@ -17,6 +19,13 @@ Provisioning: --accounts mailboxes created through accounts.services.account_cre
 precomputed password hash: hashing is the request's cost, not the pipeline's) while a real
 Celery worker (a subprocess on a Redis broker) pushes them to MAIL_BACKEND; a poller records
 when each row is applied, i.e. Online.
+
+Imports: the tests' two real Dovecots (tests/imports: a provider with TLS and a test CA;
+tests/mailstack: our stack from deploy/), --messages messages of about --message-kb KB in five
+folders at the provider, then webmail_settings.importer.sync (the Celery task's body) run here,
+--import-runs times with a fresh mailbox each: messages/s and MB/s of the whole job (TLS login,
+folder listing, plan, fetch, append through Dovecot, progress writes), then a re-sync of 10 new
+messages. Needs root, Dovecot and dovecot-submissiond, like the tests.
 """
 
 import argparse
@@ -63,12 +72,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--creators", type=int, default=2, help="threads calling account_create, as web workers"
     )
+    parser.add_argument("--imports", action="store_true", help="measure mailbox imports")
+    parser.add_argument("--messages", type=int, default=1000, help="messages to import")
+    parser.add_argument("--message-kb", type=int, default=20, help="size of each message (KB)")
+    parser.add_argument("--import-runs", type=int, default=3, help="imports measured")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER))
     parser.add_argument("--fresh", action="store_true", help="drop the bench database first")
     args = parser.parse_args()
-    if not (args.lists or args.provisioning):
-        args.lists = args.provisioning = True
+    if not (args.lists or args.provisioning or args.imports):
+        args.lists = args.provisioning = args.imports = True
     args.sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     args.backend = args.backend or os.environ.get("MAIL_BACKEND", "memory")
     return args
@@ -488,6 +501,129 @@ def bench_provisioning(args: argparse.Namespace, password_hash: str) -> dict:
     return result
 
 
+# --- imports of external mailboxes ---------------------------------------------------------
+
+IMPORT_FOLDERS = {
+    "INBOX": 0.4,
+    "Sent Items": 0.2,
+    "Spam": 0.1,
+    "Deleted Items": 0.1,
+    "Work/2024": 0.2,
+}
+
+
+def _bench_message(folder: str, n: int, size: int) -> bytes:
+    head = (
+        f"From: Bench <bench@external.test>\r\nTo: user@external.test\r\n"
+        f"Subject: {folder} {n}\r\nMessage-ID: <{folder.replace(' ', '.')}.{n}@bench>\r\n"
+        "Date: Tue, 3 Mar 2026 10:00:00 +0100\r\n\r\n"
+    )
+    line = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n"
+    return (head + line * max(1, (size - len(head)) // len(line))).encode()
+
+
+def bench_imports(args: argparse.Namespace, password_hash: str) -> dict:
+    """Import throughput (see the module's docstring)."""
+    sys.path.insert(0, str(ROOT))
+    from django.conf import settings
+
+    from accounts import services as account_services
+    from accounts import sync as account_sync
+    from domains import services as domain_services
+    from domains.models import Organization
+    from tempusmail.celery import app
+    from tests.imports.conftest import run_provider
+    from tests.mailstack.conftest import run_stack
+    from webmail_settings import crypto, importer
+    from webmail_settings.models import ExternalMailbox, SyncState
+
+    org, _owner, _domain = seed_tenant()
+    size = args.message_kb * 1024
+    runs = []
+    with run_stack() as stack, run_provider() as provider:
+        settings.EXTERNAL_MAIL_ALLOWED_NETWORKS = [f"{provider.ip}/32"]
+        settings.EXTERNAL_MAIL_CA_FILE = str(provider.ca)
+        settings.EXTERNAL_MAIL_RATE_LIMIT = 0
+        stamp = time.time_ns() // 1000
+        source = provider.add_user(f"bench{stamp}@external.test", "Bench-External-1")
+        counts = {f: round(args.messages * share) for f, share in IMPORT_FOLDERS.items()}
+        counts["INBOX"] += args.messages - sum(counts.values())
+        for folder, count in counts.items():
+            provider.fill(
+                source,
+                folder,
+                [
+                    ("\\Seen" if n % 2 else "", _bench_message(folder, n, size))
+                    for n in range(count)
+                ],
+            )
+        total_bytes = args.messages * size
+        imp_org = Organization.objects.create(name=f"Imports {stamp}", plan=org.plan)
+        domain = domain_services.domain_create(organization=imp_org, name=f"i{stamp}.bench.example")
+        for run in range(args.import_runs):
+            account = account_services.account_create(
+                domain=domain,
+                local_part=f"import{run}",
+                first_name="Bench",
+                last_name="Import",
+                password_hash=password_hash,
+                options={},
+            )
+            account_sync.account_push(account_id=account.pk)
+            connection = ExternalMailbox.objects.create(
+                organization=imp_org,
+                account=account,
+                manual=True,
+                imap_host=provider.ip,
+                imap_port=993,
+                imap_security="tls",
+                smtp_host=provider.ip,
+                smtp_port=465,
+                login=source,
+                password_encrypted=crypto.encrypt("Bench-External-1"),
+                state=SyncState.QUEUED,
+            )
+            started = time.perf_counter()
+            state = importer.sync(mailbox_id=connection.pk)
+            elapsed = time.perf_counter() - started
+            connection.refresh_from_db()
+            if state != SyncState.IDLE or connection.messages_imported != args.messages:
+                sys.exit(f"import failed: {state} {connection.last_error_params}")
+            runs.append(elapsed)
+            print(
+                f"  run {run + 1}: {args.messages} messages in {elapsed:.2f} s = "
+                f"{args.messages / elapsed:.0f} messages/s, "
+                f"{total_bytes / elapsed / 1024**2:.1f} MB/s",
+                flush=True,
+            )
+        provider.fill(source, "INBOX", [("", _bench_message("new", n, size)) for n in range(10)])
+        started = time.perf_counter()
+        importer.sync(mailbox_id=connection.pk)
+        resync = time.perf_counter() - started
+        connection.refresh_from_db()
+        assert connection.messages_imported == args.messages + 10
+        del stack
+    app.control.purge()
+    median = statistics.median(runs)
+    result = {
+        "messages": args.messages,
+        "kb": args.message_kb,
+        "median_s": median,
+        "rate": args.messages / median,
+        "mb_s": total_bytes / median / 1024**2,
+        "resync_s": resync,
+    }
+    print(
+        f"\nimport of {args.messages} messages of {args.message_kb} KB in 5 folders "
+        f"(median of {len(runs)}); load average "
+        f"{', '.join(f'{n:.1f}' for n in os.getloadavg())}\n"
+        f"  {result['rate']:.0f} messages/s, {result['mb_s']:.1f} MB/s "
+        f"({median:.2f} s); re-sync bringing 10 new: {resync:.2f} s",
+        flush=True,
+    )
+    return result
+
+
 def main() -> None:
     args = parse_args()
     prepare_database(args.database_url, fresh=args.fresh)
@@ -500,6 +636,8 @@ def main() -> None:
         bench_lists(args, password_hash)
     if args.provisioning:
         bench_provisioning(args, password_hash)
+    if args.imports:
+        bench_imports(args, password_hash)
 
 
 if __name__ == "__main__":

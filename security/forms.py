@@ -1,3 +1,5 @@
+import copy
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
@@ -6,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.passwords import check_password_policy
+from tempusmail.forms import CleanTextMixin
 
 from .services import recovery_address, reset_password
 
@@ -34,6 +37,22 @@ class OTPForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
+    def __init__(self, *args, reauth: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if reauth:
+            self.fields["password"] = copy.deepcopy(ReauthForm.base_fields["password"])
+
+
+class ReauthForm(forms.Form):
+    """The password again, before a change to the second factor."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
 
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(
@@ -53,7 +72,7 @@ class PasswordChangeForm(forms.Form):
         return data
 
 
-class TokenForm(forms.Form):
+class TokenForm(CleanTextMixin, forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
 
 
@@ -68,7 +87,7 @@ class DomainSecurityForm(forms.Form):
     )
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(CleanTextMixin, forms.Form):
     q = forms.CharField(label=_("Object"), required=False, max_length=100)
     person = forms.CharField(label=_("Person"), required=False, max_length=254)
     start = forms.DateField(

@@ -1,6 +1,7 @@
 """Per-request security: who is acting (for the audit log), the idle timeout, the steps a
-person must finish after the password (2FA, password change), IP restrictions under /portal/,
-/api/ and /security/, and the Content-Security-Policy header."""
+person must finish after the password (2FA, password change), IP restrictions on every
+request of a signed-in person (panel, portal, security pages, Django admin), and the
+Content-Security-Policy header."""
 
 import time
 
@@ -18,7 +19,6 @@ STEP_URLS = {
     "password": "security:password",
 }
 ALWAYS_OPEN = ("/static/", "/logout/", "/i18n/")
-RESTRICTED_PREFIXES = ("/portal/", "/api/", "/security/")
 TOUCH_EVERY = 60
 
 
@@ -60,14 +60,13 @@ class SecurityMiddleware:
         path = request.path
         if path.startswith(ALWAYS_OPEN):
             return None
+        if not ip_allowed(user, ip):
+            response = refused(request, ip)  # audited as the signed-in person
+            logout(request)
+            return response
         pending = session.get("security_pending")
         if pending:
             target = reverse(STEP_URLS[pending[0]])
             if path != target:
                 return redirect(target)
-            return None
-        if path.startswith(RESTRICTED_PREFIXES) and not ip_allowed(user, ip):
-            response = refused(request, ip)  # audited as the signed-in person
-            logout(request)
-            return response
         return None

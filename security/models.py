@@ -1,8 +1,10 @@
-"""Domain-wide 2FA policy, API tokens and the audit log."""
+"""Domain-wide 2FA policy, backup codes, API tokens and the audit log."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 
 from domains.models import Domain, Organization
 
@@ -48,6 +50,15 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    def revoked_by_cutoff(self) -> bool:
+        """Made before its owner's API access was turned off or the account deactivated."""
+        cutoff = self.user.tokens_revoked_at
+        return cutoff is not None and self.created_at <= cutoff
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None or self.revoked_by_cutoff()
+
 
 class AuditEvent(models.Model):
     """Who changed what, from where and when. Field names only: never values of secrets."""
@@ -74,3 +85,32 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email} {self.action} {self.object_repr}"
+
+
+def backup_code_digest(code: str) -> str:
+    """A keyed hash (HMAC with SECRET_KEY) of a backup code as typed, spaces and hyphens
+    ignored: the table alone cannot confirm a guess."""
+    plain = "".join(code.split()).replace("-", "").lower()
+    return salted_hmac("tempusmail.security.backup-code", plain, algorithm="sha256").hexdigest()
+
+
+class BackupCodes(Device):
+    """A person's single-use backup codes, stored only as keyed hashes (django-otp's static
+    device keeps them in plain text). No per-device throttle: wrong codes are counted per
+    sign-in and per client address (security.services), never against the owner."""
+
+    class Meta:
+        verbose_name_plural = "backup codes"
+
+    def verify_token(self, token) -> bool:
+        with transaction.atomic():
+            deleted, _rows = self.codes.filter(code_hash=backup_code_digest(str(token))).delete()
+        return deleted > 0
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodes, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"backup code of {self.device.user_id}"

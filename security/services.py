@@ -10,16 +10,28 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.access import check_credentials_change
+from accounts.models import User, normalize_login
 from accounts.passwords import password_change_required
 from tempusmail.audit import audit
+from tempusmail.net import client_key
 
-from .models import ApiToken, DomainSecurityPolicy
+from .models import ApiToken, BackupCode, BackupCodes, DomainSecurityPolicy, backup_code_digest
 
 BACKUP_CODES = 10
+SIGN_IN_ACTIONS = (
+    "login.success",
+    "login.failure",
+    "login.throttled",
+    "otp.failure",
+    "ip.refused",
+    "reauth.failure",
+)
+CODE_TRIES_PER_SIGN_IN = 5
+BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 STEP_VERIFY, STEP_ENROLL, STEP_PASSWORD = "verify", "enroll", "password"
 
 
@@ -34,33 +46,57 @@ def change_own_password(*, user, old_password: str, new_password: str) -> None:
     user.refresh_from_db(fields=["password", "password_changed_at"])
 
 
-# --- login throttling -----------------------------------------------------------------------
+# --- sign-in: throttling and audit -----------------------------------------------------------
 
 
-def _throttle_keys(ip: str, email: str) -> list[tuple[str, int]]:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+def _throttle_keys(ip: str, identity: str) -> list[tuple[str, int]]:
+    digest = hashlib.sha256(normalize_login(identity).encode()).hexdigest()
     return [
-        (f"login-fail:ip:{ip}", settings.LOGIN_FAILURES_PER_IP),
+        (f"login-fail:ip:{client_key(ip)}", settings.LOGIN_FAILURES_PER_IP),
         (f"login-fail:acct:{digest}", settings.LOGIN_FAILURES_PER_ACCOUNT),
     ]
 
 
 def login_throttled(*, ip: str, email: str) -> bool:
-    """Too many failures from this address or for this login name (existing or not)."""
+    """Too many failures from this client or for this login (existing or not). The login is
+    counted as the authentication backend will look it up (accounts.models.normalize_login)."""
     return any((cache.get(key) or 0) >= limit for key, limit in _throttle_keys(ip, email))
+
+
+def _count(key: str) -> None:
+    if not cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW):
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, settings.LOGIN_FAILURE_WINDOW)
+
+
+def client_throttled(*, ip: str) -> bool:
+    key, limit = _throttle_keys(ip, "")[0]
+    return (cache.get(key) or 0) >= limit
 
 
 def login_failed(*, ip: str, email: str) -> None:
     for key, _limit in _throttle_keys(ip, email):
-        if not cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, settings.LOGIN_FAILURE_WINDOW)
+        _count(key)
 
 
 def login_succeeded(*, email: str) -> None:
     cache.delete(_throttle_keys("", email)[1][0])
+
+
+def audit_sign_in(action: str, *, email: str, user=None) -> None:
+    """One sign-in event (login.success, login.failure, login.throttled, otp.failure,
+    ip.refused): who (the person, or the name typed for an unknown one), address, when."""
+    if user is None:
+        user = User.objects.filter(email=normalize_login(email)).select_related("mailbox").first()
+    audit(
+        action=action,
+        obj=user,
+        user=user,
+        organization_id=_org_id(user) if user is not None else None,
+        actor_email=normalize_login(email)[:254],
+    )
 
 
 # --- two-factor authentication --------------------------------------------------------------
@@ -116,25 +152,56 @@ def confirm_totp(*, user, device: TOTPDevice, token: str) -> list[str]:
     return codes
 
 
+def _backup_code() -> str:
+    """50 random bits, written as two groups of five: xxxxx-xxxxx."""
+    chars = "".join(secrets.choice(BACKUP_ALPHABET) for _ in range(10))
+    return f"{chars[:5]}-{chars[5:]}"
+
+
+@transaction.atomic
 def regenerate_backup_codes(*, user) -> list[str]:
-    """Ten single-use codes; the old ones stop working."""
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name="Backup codes")
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    """Ten single-use codes, shown once and kept only as keyed hashes; the old ones stop
+    working."""
+    BackupCodes.objects.filter(user=user).delete()
+    device = BackupCodes.objects.create(user=user, name="Backup codes")
+    codes = [_backup_code() for _ in range(BACKUP_CODES)]
+    BackupCode.objects.bulk_create(
+        [BackupCode(device=device, code_hash=backup_code_digest(c)) for c in codes]
+    )
     return codes
 
 
 def verify_otp(*, user, token: str):
-    """The device that accepts this code (TOTP: no reuse, throttled; backup: single use)."""
+    """The device that accepts this code (TOTP: no reuse; backup: single use), or None. No
+    device is throttled: a guesser's wrong codes would lock the owner out (otp_failed)."""
     token = (token or "").strip().replace(" ", "")[:16]
     if not token:
         return None
-    for model in (TOTPDevice, StaticDevice):
+    for model in (TOTPDevice, BackupCodes):
         for device in model.objects.filter(user=user, confirmed=True):
             if device.verify_token(token):
                 return device
     return None
+
+
+def otp_failed(*, user, ip: str, tries: int) -> bool:
+    """A wrong code at sign-in: audited, and counted against the client address like a wrong
+    password. Returns whether this sign-in has used up its tries (then the password must be
+    typed again). Never counted against the owner: their next sign-in is not delayed."""
+    audit_sign_in("otp.failure", email=user.email, user=user)
+    _count(_throttle_keys(ip, "")[0][0])  # the client's counter only
+    return tries >= CODE_TRIES_PER_SIGN_IN
+
+
+def check_password_again(*, user, password: str, ip: str) -> None:
+    """Before 2FA is switched off, its device replaced or new backup codes made: a live
+    session alone is not enough. Wrong answers count like failed sign-ins."""
+    if login_throttled(ip=ip, email=user.email):
+        raise ValidationError(_("Too many failed attempts. Wait a few minutes and try again."))
+    if not user.check_password(password or ""):
+        login_failed(ip=ip, email=user.email)
+        audit_sign_in("reauth.failure", email=user.email, user=user)
+        raise ValidationError(_("Your password is not correct."))
 
 
 @transaction.atomic
@@ -142,8 +209,11 @@ def disable_2fa(*, user, by_admin: bool = False) -> None:
     """Remove every device. A user who must have 2FA cannot switch it off; an admin can reset."""
     if not by_admin and requires_2fa(user):
         raise ValidationError(_("Two-factor authentication is required for your account."))
+    account = getattr(user, "mailbox", None)
+    if by_admin and account is not None:
+        check_credentials_change(account)
     TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    BackupCodes.objects.filter(user=user).delete()
     audit(
         action="2fa.reset" if by_admin else "2fa.disable", obj=user, organization_id=_org_id(user)
     )
@@ -169,6 +239,7 @@ def domain_policy_update(*, domain, require_2fa: bool) -> DomainSecurityPolicy:
 # --- API tokens -----------------------------------------------------------------------------
 
 TOKEN_PREFIX = "tm_"
+MAX_TOKENS = 10
 
 
 def _digest(secret: str) -> str:
@@ -184,8 +255,13 @@ def token_create(*, user, name: str, organization=None) -> tuple[ApiToken, str]:
         account = getattr(user, "mailbox", None)
         if account is None or not account.api_access or not account.is_active:
             raise ValidationError(_("API access is not enabled for your account."))
-        if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= 10:
-            raise ValidationError(_("You can have at most 10 tokens: revoke one first."))
+    live = ApiToken.objects.filter(user=user, organization=organization, revoked_at__isnull=True)
+    if user.tokens_revoked_at is not None:
+        live = live.filter(created_at__gt=user.tokens_revoked_at)
+    if live.count() >= MAX_TOKENS:  # per person, and per organization for organization tokens
+        raise ValidationError(
+            _("You can have at most %(max)d tokens: revoke one first.") % {"max": MAX_TOKENS}
+        )
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -228,7 +304,7 @@ def token_lookup(key: str) -> ApiToken | None:
     if token is None or not hmac.compare_digest(token.key_hash, _digest(secret)):
         return None
     user = token.user
-    if not user.is_active:
+    if not user.is_active or token.revoked_by_cutoff():
         return None
     if token.kind == ApiToken.Kind.PERSONAL:
         account = getattr(user, "mailbox", None)

@@ -7,6 +7,7 @@ from urllib.parse import quote
 import segno
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -36,7 +37,6 @@ from .access import (
     organization_tokens_for,
     personal_tokens_for,
 )
-from .middleware import refused
 from .models import AuditEvent, DomainSecurityPolicy
 
 
@@ -59,7 +59,9 @@ def _step_done(request, step: str):
 
 @require_http_methods(["GET", "POST"])
 def login(request):
-    """Password first; then whatever the policies ask (2FA code, enrollment, new password)."""
+    """Password first; then whatever the policies ask (2FA code, enrollment, new password).
+    Every failure answers alike, a refused client address with the right password included:
+    the answer never confirms a password nor tells whether an address exists."""
     if request.user.is_authenticated and not request.session.get("security_pending"):
         return redirect(home_url(request.user))
     form = forms.LoginForm(request, data=request.POST if request.method == "POST" else None)
@@ -68,22 +70,26 @@ def login(request):
         ip = request.client_ip
         email = str(request.POST.get("username", ""))[:254]
         if services.login_throttled(ip=ip, email=email):
+            services.audit_sign_in("login.throttled", email=email)
             form = forms.LoginForm(request, initial={"username": email})
             error = _("Too many failed sign-in attempts. Wait a few minutes and try again.")
-        elif form.is_valid():
+        elif form.is_valid() and ip_allowed(form.get_user(), ip):
             user = form.get_user()
-            if not ip_allowed(user, ip):
-                request.user = user
-                return refused(request, ip)
             next_url = request.POST.get("next") or request.GET.get("next") or ""
             auth_login(request, user)  # a new session key: no fixation
             services.login_succeeded(email=email)
+            services.audit_sign_in("login.success", email=email, user=user)
             request.session["security_pending"] = services.login_steps(user)
             request.session["security_next"] = next_url
             if request.session["security_pending"]:
                 return _step_done(request, "")
             return redirect(_next_url(request))
         else:
+            if form.is_valid():  # the right password from a refused address: the same answer
+                services.audit_sign_in("ip.refused", email=email, user=form.get_user())
+                form.add_error(None, form.get_invalid_login_error())
+            else:
+                services.audit_sign_in("login.failure", email=email)
             services.login_failed(ip=ip, email=email)
     return render(
         request,
@@ -95,30 +101,55 @@ def login(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def verify(request):
-    """The second factor at sign-in: a TOTP code or one backup code."""
+    """The second factor at sign-in: a TOTP code or one backup code. A few wrong codes end
+    this sign-in (the password is asked again); they never delay the owner's next one."""
     form = forms.OTPForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = services.verify_otp(user=request.user, token=form.cleaned_data["token"])
-        if device is not None:
-            otp_login(request, device)
-            return _step_done(request, "verify")
-        form.add_error("token", _("That code is not valid, or was already used."))
+        ip = request.client_ip
+        if services.client_throttled(ip=ip):
+            form.add_error(
+                "token", _("Too many failed attempts. Wait a few minutes and try again.")
+            )
+        else:
+            device = services.verify_otp(user=request.user, token=form.cleaned_data["token"])
+            if device is not None:
+                request.session.pop("otp_failures", None)
+                otp_login(request, device)
+                return _step_done(request, "verify")
+            tries = request.session.get("otp_failures", 0) + 1
+            request.session["otp_failures"] = tries
+            if services.otp_failed(user=request.user, ip=ip, tries=tries):
+                auth_logout(request)
+                messages.error(request, _("Too many wrong codes: sign in again."))
+                return redirect("login")
+            form.add_error("token", _("That code is not valid, or was already used."))
     return render(request, "registration/verify.html", {"form": form})
+
+
+def _reauth_required(request) -> bool:
+    """Enrollment as a sign-in step follows the password just typed; any other asks again."""
+    return "enroll" not in request.session.get("security_pending", [])
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def setup(request):
-    """TOTP enrollment: scan the QR code (SVG made on the server), confirm with a code."""
+    """TOTP enrollment: scan the QR code (SVG made on the server), confirm with a code.
+    Outside the sign-in steps (a new or replaced device) the password is asked again."""
     device = services.pending_totp_device(user=request.user)
-    form = forms.OTPForm(request.POST or None)
+    reauth = _reauth_required(request)
+    form = forms.OTPForm(request.POST or None, reauth=reauth)
     if request.method == "POST" and form.is_valid():
         try:
+            if reauth:
+                services.check_password_again(
+                    user=request.user, password=form.cleaned_data["password"], ip=request.client_ip
+                )
             codes = services.confirm_totp(
                 user=request.user, device=device, token=form.cleaned_data["token"]
             )
         except ValidationError as error:
-            form.add_error("token", error)
+            form.add_error(None, error)
         else:
             otp_login(request, device)
             request.session["security_pending"] = [
@@ -141,29 +172,38 @@ def setup(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def two_factor(request):
-    """Your own 2FA: status, new backup codes, switch off (unless a policy requires it)."""
+    """Your own 2FA: status, new backup codes, switch off (unless a policy requires it). Both
+    ask for the password again: a session left open must not hand over the second factor."""
     user = request.user
-    if request.method == "POST":
+    form = forms.ReauthForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         action = request.POST.get("action")
-        if action == "codes" and services.has_2fa(user):
-            codes = services.regenerate_backup_codes(user=user)
-            return render(
-                request,
-                "security/backup_codes.html",
-                {"codes": codes, "next": reverse("security:2fa")},
+        try:
+            services.check_password_again(
+                user=user, password=form.cleaned_data["password"], ip=request.client_ip
             )
-        if action == "disable":
-            try:
+            if action == "codes" and services.has_2fa(user):
+                codes = services.regenerate_backup_codes(user=user)
+                return render(
+                    request,
+                    "security/backup_codes.html",
+                    {"codes": codes, "next": reverse("security:2fa")},
+                )
+            if action == "disable":
                 services.disable_2fa(user=user)
-            except ValidationError as error:
-                messages.error(request, error.messages[0])
-            else:
                 messages.success(request, _("Two-factor authentication is off."))
-        return redirect("security:2fa")
+                return redirect("security:2fa")
+        except ValidationError as error:
+            form.add_error("password", error)
     return render(
         request,
         "security/two_factor.html",
-        {"enabled": services.has_2fa(user), "required": services.requires_2fa(user)},
+        {
+            "form": form,
+            "enabled": services.has_2fa(user),
+            "required": services.requires_2fa(user),
+        },
+        status=400 if form.errors else 200,
     )
 
 

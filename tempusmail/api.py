@@ -15,9 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from .audit import audit
+from .text import text_problem
 
 PAGE_SIZE = 100
 MAX_BODY = 64 * 1024
+MAX_DEPTH = 20
+MAX_PAGE = 100_000
 ORGANIZATION, PERSONAL = "organization", "personal"
 
 
@@ -48,30 +51,61 @@ def error(message, status=400, fields=None) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def _no_nul(value):
+def _clean_text(value):
+    """Every string of a JSON body, names included, under tempusmail.text's rules."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise BadRequest(_("Text may not contain NUL characters."))
+        if problem := text_problem(value):
+            raise BadRequest(problem)
     elif isinstance(value, list):
         for item in value:
-            _no_nul(item)
+            _clean_text(item)
     elif isinstance(value, dict):
         for k, v in value.items():
-            _no_nul(k)
-            _no_nul(v)
+            _clean_text(k)
+            _clean_text(v)
     return value
 
 
+def _too_deep(raw: bytes) -> bool:
+    """Whether arrays/objects nest deeper than MAX_DEPTH, found without parsing (the parser
+    recurses: 10,000 levels exhaust the stack). Brackets inside strings do not count."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
 def body(request) -> dict:
+    """The request's JSON object: at most MAX_BODY bytes and MAX_DEPTH levels, text without
+    unpaired surrogates or control characters (400 with the reason otherwise)."""
     if len(request.body) > MAX_BODY:
         raise BadRequest(_("The request body is too large."))
+    if _too_deep(request.body):
+        raise BadRequest(
+            _("The request body is nested too deeply (at most %(max)d levels).")
+            % {"max": MAX_DEPTH}
+        )
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest(_("The request body is not valid JSON.")) from None
     if not isinstance(data, dict):
         raise BadRequest(_("The request body must be a JSON object."))
-    return _no_nul(data)
+    return _clean_text(data)
 
 
 @cache
@@ -119,8 +153,16 @@ def endpoint(methods: tuple[str, ...], *, kind: str = ORGANIZATION):
     return decorate
 
 
+def page_number(raw) -> int:
+    """A requested page number, clamped to 1..MAX_PAGE (a huge one would overflow SQL)."""
+    try:
+        return min(max(int(str(raw)[:12]), 1), MAX_PAGE)
+    except (TypeError, ValueError):
+        return 1
+
+
 def page(request, qs, render) -> JsonResponse:
-    current = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    current = Paginator(qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     return JsonResponse(
         {
             "count": current.paginator.count,

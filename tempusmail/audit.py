@@ -58,9 +58,18 @@ def _organization_id(obj) -> int | None:
     return getattr(domain, "organization_id", None)
 
 
-def audit(*, action: str, obj=None, fields=(), organization_id: int | None = None, user=None):
+def audit(
+    *,
+    action: str,
+    obj=None,
+    fields=(),
+    organization_id: int | None = None,
+    user=None,
+    actor_email: str = "",
+):
     """Record one change. Safe to call from any service; it never raises into the caller's
-    business logic for lack of a request (then the actor is "system")."""
+    business logic for lack of a request (then the actor is "system"). `actor_email` names an
+    actor that is no user (a sign-in name nobody has)."""
     # The model is named in settings (like AUTH_USER_MODEL): the writer sits below every app.
     event_model = apps.get_model(settings.AUDIT_EVENT_MODEL)
     actor = current_actor() or Actor(via="system")
@@ -68,7 +77,7 @@ def audit(*, action: str, obj=None, fields=(), organization_id: int | None = Non
     return event_model.objects.create(
         organization_id=organization_id or (_organization_id(obj) if obj is not None else None),
         actor=who,
-        actor_email=getattr(who, "email", "") or "",
+        actor_email=getattr(who, "email", "") or actor_email,
         ip=str(_parse(actor.ip or "") or "") or None,
         via=actor.via,
         action=action[:64],

@@ -10,6 +10,8 @@ class Status(models.TextChoices):
     UPDATING = "updating", _("Updating")
     ONLINE = "online", _("Online")
     OFFLINE = "offline", _("Offline")
+    # An account of a domain whose ownership is not verified yet: nothing of it is live.
+    WAITING = "waiting", _("Waiting for domain verification")
 
 
 class Provisioned(models.Model):

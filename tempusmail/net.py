@@ -51,3 +51,17 @@ def ip_allowed(user, ip: str | None) -> bool:
     account = getattr(user, "mailbox", None) if user is not None else None
     networks = getattr(account, "allowed_networks", None)
     return not networks or in_networks(ip, networks)
+
+
+def client_key(ip: str | None) -> str:
+    """What one client is when counting (sign-in throttling): its IPv4 address, or its IPv6
+    /64, one subscriber's network, where a host picks any of 2^64 addresses at will.
+    IPv4-mapped IPv6 counts as IPv4."""
+    address = _parse(ip or "")
+    if address is None:
+        return str(ip or "")[:64]
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

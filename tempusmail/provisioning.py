@@ -50,18 +50,23 @@ def run_push(task, model: type[models.Model] | None, pk, push: Callable[[], None
         raise task.retry(exc=exc, countdown=min(300, 2 ** (task.request.retries + 1))) from exc
 
 
-def reenqueue(model: type[models.Model], task, *, limit: int) -> list[int]:
+def reenqueue(
+    model: type[models.Model], task, *, limit: int, queryset: models.QuerySet | None = None
+) -> list[int]:
     """Send the push of every row `pending` finds again; return their ids."""
-    ids = list(pending(model).values_list("pk", flat=True)[:limit])
+    ids = list(pending(model, queryset=queryset).values_list("pk", flat=True)[:limit])
     for pk in ids:
         task.delay(pk)
     return ids
 
 
-def pending(model: type[models.Model]) -> models.QuerySet:
+def pending(model: type[models.Model], *, queryset: models.QuerySet | None = None):
     """Rows whose change has waited longer than RECONCILE_AFTER_SECONDS without being applied,
-    skipping those whose retry chain failed recently (they are still retrying with backoff)."""
+    skipping those whose retry chain failed recently (they are still retrying with backoff).
+    `queryset` narrows the rows (e.g. to those the mail system may know at all)."""
     cutoff = timezone.now() - timedelta(seconds=settings.RECONCILE_AFTER_SECONDS)
-    return model.objects.filter(
-        applied_version__lt=models.F("desired_version"), changed_at__lt=cutoff
-    ).exclude(last_error_at__gte=cutoff)
+    return (
+        (model.objects.all() if queryset is None else queryset)
+        .filter(applied_version__lt=models.F("desired_version"), changed_at__lt=cutoff)
+        .exclude(last_error_at__gte=cutoff)
+    )

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,7 +44,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything reads the Host header: mail clients ask autoconfig.<customer domain>.
+    "domains.middleware.AutoconfigHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outermost with Django's: answers that inner middleware return early get it too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -53,8 +58,8 @@ MIDDLEWARE = [
     "webmail_settings.middleware.UserPreferencesMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "security.middleware.SecurityMiddleware",
+    "tempusmail.text.TextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -178,9 +183,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Re-check pending domains' ownership and verified domains' DNS health (docs/dns.md).
+DOMAIN_VERIFY_INTERVAL = int(os.environ.get("DOMAIN_VERIFY_INTERVAL", "300"))
+DNS_HEALTH_INTERVAL = int(os.environ.get("DNS_HEALTH_INTERVAL", str(6 * 3600)))
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "accounts.tasks.reconcile", "schedule": 30.0},
     "collect-usage": {"task": "accounts.tasks.collect_usage", "schedule": 300.0},
+    "verify-pending-domains": {
+        "task": "domains.tasks.verify_pending",
+        "schedule": float(DOMAIN_VERIFY_INTERVAL),
+    },
+    "check-dns-health": {"task": "domains.tasks.check_dns_all", "schedule": 1800.0},
 }
 # Anything not applied this many seconds after its change is re-enqueued by the reconciler.
 RECONCILE_AFTER_SECONDS = int(os.environ.get("RECONCILE_AFTER_SECONDS", "60"))
@@ -195,6 +208,28 @@ MAIL_ROOT = Path(os.environ.get("MAIL_ROOT", VAR_DIR / "mail"))
 MAIL_DIRECTORY_URL = os.environ.get("MAIL_DIRECTORY_URL", f"sqlite:///{MAIL_ROOT}/directory.db")
 DOVEADM = os.environ.get("DOVEADM", "doveadm")
 DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "dovecot.conf"))
+# DKIM private keys for rspamd (README, "The mail stack"): one file per domain and selector plus
+# the active-selector map, readable by the filter's group (empty: the worker's own group).
+DKIM_KEY_DIR = Path(os.environ.get("DKIM_KEY_DIR", MAIL_ROOT / "dkim"))
+DKIM_KEY_GROUP = os.environ.get("DKIM_KEY_GROUP", "_rspamd")
+
+# Shared with the webmail and DAV servers: they read users' effective settings with it
+# (docs/services.md). Empty: that endpoint answers 401 to everybody. `make mailstack` writes
+# one into var/services-api-key for development, read here when the variable is unset.
+_SERVICES_KEY_FILE = VAR_DIR / "services-api-key"
+SERVICES_API_KEY = os.environ.get("SERVICES_API_KEY") or (
+    _SERVICES_KEY_FILE.read_text().strip() if _SERVICES_KEY_FILE.is_file() else ""
+)
+
+# Mail the panel sends (recovery links, notices), from EMAIL_URL (dj-email-url), e.g.
+# submission://user%40example.com:password@mail.example.com:587 (SMTP AUTH after STARTTLS),
+# smtp://host:465?ssl=True (implicit TLS), smtp://host:25, console:// (printed).
+# Unset: the console under DEBUG (make run prints the mail), else the local MTA on port 25.
+EMAIL_URL = os.environ.get("EMAIL_URL") or ("console://" if DEBUG else "smtp://localhost:25")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "TempusMail <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 10  # a mail server that hangs must not hang the request
+globals().update({k: v for k, v in dj_email_url.parse(EMAIL_URL).items() if v is not None})
 
 LOGGING = {
     "version": 1,
@@ -214,8 +249,13 @@ LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
 # Staff always need 2FA outside development; DEBUG (make run) keeps the demo usable.
 STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", not DEBUG)
 OTP_TOTP_ISSUER = "TempusMail"
+# No per-device delay after wrong codes: whoever has the password could lock the owner out of
+# their second factor. Wrong codes are limited per sign-in and per client (security.services).
+OTP_TOTP_THROTTLE_FACTOR = 0
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Thunderbird asks http://autoconfig.<domain>/ (no certificate for every customer domain).
+SECURE_REDIRECT_EXEMPT = [r"^mail/config-v1\.1\.xml$"]
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False) else None
 )
@@ -227,3 +267,69 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+# --- domains (issue 8): ownership, DNS health, DKIM, reserved addresses, autoconfig ---------
+# The provider's own names: refused as tenant domains (with everything under their
+# registrable domain), named in the records tenants publish, advertised to mail clients.
+PANEL_HOST = os.environ.get("PANEL_HOST", "panel.tempusmail.test").strip().lower()
+MAIL_HOSTNAME = os.environ.get("MAIL_HOSTNAME", "mail.tempusmail.test").strip().lower()
+RESERVED_DOMAINS = [d.lower().rstrip(".") for d in env_list("RESERVED_DOMAINS")]
+# The resolver that ownership and health checks ask: empty = the system's (/etc/resolv.conf).
+DNS_RESOLVERS = env_list("DNS_RESOLVERS")
+DNS_PORT = int(os.environ.get("DNS_PORT", "53"))
+DNS_TIMEOUT = float(os.environ.get("DNS_TIMEOUT", "4"))
+# The ownership record: TXT "<DOMAIN_VERIFY_PREFIX>=<token>" at <DOMAIN_VERIFY_LABEL>.<domain>.
+DOMAIN_VERIFY_LABEL = os.environ.get("DOMAIN_VERIFY_LABEL", "_tempusmail")
+DOMAIN_VERIFY_PREFIX = os.environ.get("DOMAIN_VERIFY_PREFIX", "tempusmail-verification")
+# What the DNS tab expects a domain to publish.
+DNS_MX_HOSTS = [h.lower().rstrip(".") for h in env_list("DNS_MX_HOSTS", MAIL_HOSTNAME)]
+DNS_SPF_RECORD = os.environ.get("DNS_SPF_RECORD", "v=spf1 mx ~all")
+DNS_DMARC_RECORD = os.environ.get("DNS_DMARC_RECORD", "v=DMARC1; p=quarantine")
+AUTOCONFIG_HOST = os.environ.get("AUTOCONFIG_HOST", PANEL_HOST).strip().lower()
+# Secrets at rest (DKIM private keys): Fernet keys, the first encrypts, all decrypt (rotation).
+# Empty: one derived from DJANGO_SECRET_KEY (development only; set it in production).
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS")
+# abuse@ of every domain goes to the provider; postmaster@ and support@ default to the owner.
+PLATFORM_ABUSE_ADDRESS = os.environ.get("PLATFORM_ABUSE_ADDRESS", f"abuse@{MAIL_HOSTNAME}")
+# What mail clients are told (autoconfig, Autodiscover, .mobileconfig): host, port and
+# security (SSL = implicit TLS, STARTTLS, or plain) of each service.
+PROVIDER_NAME = os.environ.get("PROVIDER_NAME", "TempusMail")
+MAIL_CLIENT_SERVERS = {
+    kind: {
+        "host": os.environ.get(f"MAIL_{kind.upper()}_HOST", MAIL_HOSTNAME).strip().lower(),
+        "port": int(os.environ.get(f"MAIL_{kind.upper()}_PORT", port)),
+        "security": os.environ.get(f"MAIL_{kind.upper()}_SECURITY", security),
+    }
+    for kind, port, security in (
+        ("imap", "993", "SSL"),
+        ("pop3", "995", "SSL"),
+        ("smtp", "465", "SSL"),
+    )
+}
+
+# --- external mailboxes (webmail_settings: the email service catalog and imports) ----------
+# Fernet keys for the stored passwords of external mailboxes, newest first (rotate: put a new
+# key first, run `manage.py rotate_mail_secrets`, then drop the old one). Empty: one derived
+# from SECRET_KEY (development).
+EXTERNAL_MAIL_KEYS = env_list("EXTERNAL_MAIL_KEYS")
+# Minutes between two syncs of a connected mailbox; seconds a server may take to answer (the
+# Test button waits for IMAP and SMTP in the request: two of these stay under gunicorn's 30 s).
+EXTERNAL_MAIL_SYNC_MINUTES = int(os.environ.get("EXTERNAL_MAIL_SYNC_MINUTES", "15"))
+EXTERNAL_MAIL_TIMEOUT = float(os.environ.get("EXTERNAL_MAIL_TIMEOUT", "10"))
+# Messages per second one import may copy (0: no limit): spares the other provider.
+EXTERNAL_MAIL_RATE_LIMIT = float(os.environ.get("EXTERNAL_MAIL_RATE_LIMIT", "0"))
+# Servers users enter may not be loopback, private, link-local or otherwise non-public, nor
+# in the provider's own networks (BLOCKED); ALLOWED lists exceptions (tests, a provider
+# whose servers need them). Both: CIDR classes, comma-separated.
+EXTERNAL_MAIL_ALLOWED_NETWORKS = env_list("EXTERNAL_MAIL_ALLOWED_NETWORKS")
+EXTERNAL_MAIL_BLOCKED_NETWORKS = env_list("EXTERNAL_MAIL_BLOCKED_NETWORKS")
+# Extra CA certificates (PEM file) trusted besides the system's, e.g. a private CA.
+EXTERNAL_MAIL_CA_FILE = os.environ.get("EXTERNAL_MAIL_CA_FILE", "")
+# The provider's own servers, offered first in every catalog ("host:port"; empty: none).
+PROVIDER_MAIL_NAME = os.environ.get("PROVIDER_MAIL_NAME", "TempusMail")
+PROVIDER_IMAP_SERVER = os.environ.get("PROVIDER_IMAP_SERVER", "")
+PROVIDER_SMTP_SERVER = os.environ.get("PROVIDER_SMTP_SERVER", "")
+CELERY_BEAT_SCHEDULE["external-mail-sync"] = {
+    "task": "webmail_settings.tasks.sync_due",
+    "schedule": 60.0,
+}

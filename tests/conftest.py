@@ -17,8 +17,10 @@ from domains.models import Membership, Organization, Plan, Role
 from tempusmail.celery import worker_command
 from tempusmail.mailbackend import get_backend
 from tempusmail.mailbackend.base import SERVICES
+from tempusmail.provisioning import mark_applied
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
 CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -100,14 +102,48 @@ def admin_b(org_b):
     return _member(org_b, "admin@b.test", Role.OWNER)
 
 
+def make_domain(org, name: str, *, verified: bool = True):
+    """A domain as a tenant adds it; verified (as staff would mark it) unless asked not to:
+    only a verified domain reaches the mail system."""
+    domain = domain_services.domain_create(organization=org, name=name)
+    if verified:
+        domain_services.domain_mark_verified(domain=domain, by_staff=True)
+    return domain
+
+
 @pytest.fixture
 def domain_a(org_a):
-    return domain_services.domain_create(organization=org_a, name="a.example")
+    return make_domain(org_a, "a.example")
 
 
 @pytest.fixture
 def domain_b(org_b):
-    return domain_services.domain_create(organization=org_b, name="b.example")
+    return make_domain(org_b, "b.example")
+
+
+@pytest.fixture(scope="session")
+def _dkim_key_pool():
+    """A few real RSA 2048 keys made once: every domain a test adds gets a DKIM key, and
+    making one costs 20-200 ms. Tests about keys themselves use `fresh_dkim_keys`."""
+    from domains import dkim
+
+    return [dkim.new_private_key_pem() for _ in range(3)]
+
+
+@pytest.fixture(autouse=True)
+def _pooled_dkim_keys(request, monkeypatch, _dkim_key_pool):
+    if "fresh_dkim_keys" in request.fixturenames:
+        return
+    from domains import dkim
+
+    keys = iter(_dkim_key_pool * 1000)
+    monkeypatch.setattr(dkim, "new_private_key_pem", lambda: next(keys))
+
+
+@pytest.fixture
+def fresh_dkim_keys():
+    """A new RSA key for every domain and rotation (as in production)."""
+    return True
 
 
 @pytest.fixture
@@ -145,12 +181,69 @@ def client_for(client):
 
 
 @pytest.fixture
+def staff_client(client, db):
+    """The test client signed in as a support superuser (the Django admin's audience)."""
+    client.force_login(User.objects.create_superuser("support@provider.test", PASSWORD))
+    return client
+
+
+@pytest.fixture
+def reload():
+    """reload(obj): a fresh instance of obj as the database holds it now."""
+
+    def reload(obj):
+        return type(obj).objects.get(pk=obj.pk)
+
+    return reload
+
+
+@pytest.fixture
+def applied():
+    """applied(obj): record obj's desired version as pushed, as the worker does after a
+    successful push; obj is refreshed in place and returned."""
+
+    def applied(obj):
+        obj.refresh_from_db()
+        mark_applied(type(obj), pk=obj.pk, version=obj.desired_version)
+        obj.refresh_from_db()
+        return obj
+
+    return applied
+
+
+@pytest.fixture
 def memory_backend(settings):
     settings.MAIL_BACKEND = "memory"
     backend = get_backend()
     backend.reset()
     yield backend
     backend.reset()
+
+
+@pytest.fixture
+def chromium(settings, monkeypatch):
+    """Debian's headless Chromium driven by Playwright for Python (never a downloaded
+    browser), for a live server that speaks plain HTTP. Playwright's sync API runs an event
+    loop in this thread; the test's own ORM calls are plain synchronous calls made while the
+    browser waits."""
+    need(os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # ORM calls made while Playwright's loop runs get their own connection: close it,
+            # or the test database cannot be dropped at the end of the session.
+            connections.close_all()
 
 
 def _worker_env(extra: dict | None = None) -> dict:
@@ -214,3 +307,38 @@ def _purge_queue_between_tests():
 
     with contextlib.suppress(Exception):  # no broker: nothing queued either
         app.control.purge()
+
+
+TEST_ZONES = ["a.example", "b.example", "c.example", "race.example", "health.example"]
+
+
+@pytest.fixture
+def dns_server(settings):
+    """Knot, authoritative for TEST_ZONES on a free loopback port; the panel's checks ask it."""
+    need(bool(shutil.which("knotd")), "Knot (knotd) missing: apt-get install knot")
+    from tests.dnsserver import running_knot
+
+    with running_knot(TEST_ZONES) as server:
+        settings.DNS_RESOLVERS = ["127.0.0.1"]
+        settings.DNS_PORT = server.port
+        settings.DNS_TIMEOUT = 1.0
+        yield server
+
+
+@pytest.fixture
+def run_tasks(django_capture_on_commit_callbacks):
+    """Run what a block enqueues after commit, inline (Celery eager), as a worker would:
+    `with run_tasks(): ...`."""
+    from tempusmail.celery import app
+
+    @contextlib.contextmanager
+    def block():
+        saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+        app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield
+        finally:
+            app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+    return block

@@ -7,9 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import LongSelect, time_zone_choices
 from accounts.models import DATE_FORMATS, LANGUAGES, TIME_FORMATS
+from tempusmail.forms import CleanTextMixin
 
-from .models import SignaturePolicy
-from .services import PLACEHOLDERS
+from .models import ImapSecurity, SignaturePolicy
+from .remote import parse_server
+from .services import MANUAL, PLACEHOLDERS
 
 
 class PreferencesForm(forms.Form):
@@ -21,12 +23,12 @@ class PreferencesForm(forms.Form):
     time_format = forms.ChoiceField(label=_("Time format"), choices=TIME_FORMATS)
 
 
-class IdentityForm(forms.Form):
+class IdentityForm(CleanTextMixin, forms.Form):
     address = forms.CharField(widget=forms.HiddenInput, max_length=320)
     display_name = forms.CharField(label=_("Display name"), max_length=150, required=False)
 
 
-class SignatureForm(forms.Form):
+class SignatureForm(CleanTextMixin, forms.Form):
     identity = forms.ChoiceField(label=_("Identity"))
     name = forms.CharField(label=_("Name"), max_length=100)
     html = forms.CharField(
@@ -97,4 +99,112 @@ class DomainWebmailForm(PreferencesForm):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Leave empty to derive it from the HTML body."),
+    )
+
+
+# --- the email service catalog and external mailboxes --------------------------------------
+
+
+class ServerField(forms.CharField):
+    """`host:port`, cleaned into a remote.Server (the seed's format)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 300)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            return parse_server(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc.args[0])) from None
+
+
+class ServersForm(forms.Form):
+    smtp_server = ServerField(
+        label=_("SMTP server"),
+        help_text=_("Host and port: 25, 465 or 587. Example: smtp.myserver.com:465."),
+    )
+    smtp_tls = forms.BooleanField(
+        label=_("Use TLS"),
+        required=False,
+        initial=True,
+        help_text=_("The mail service transfers data over an encrypted connection."),
+    )
+    imap_server = ServerField(
+        label=_("IMAP server"),
+        help_text=_("Host and port; 143 and 993 are the usual. Example: imap.myserver.com:993."),
+    )
+    imap_security = forms.ChoiceField(
+        label=_("Connection protection"), choices=ImapSecurity.choices, initial=ImapSecurity.TLS
+    )
+
+
+class EmailServiceForm(ServersForm):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    field_order = ["name", "smtp_server", "smtp_tls", "imap_server", "imap_security"]
+
+
+class CatalogSettingsForm(forms.Form):
+    allow_manual = forms.BooleanField(
+        label=_("Allow entering details of the mailing server manually"),
+        required=False,
+        help_text=_('Users may choose "Other" and type the servers of a service not in the list.'),
+    )
+
+
+class ConnectForm(ServersForm):
+    """Connect a mailbox: a service of the catalog, or Other with the servers typed in."""
+
+    service = forms.ChoiceField(label=_("Email service"))
+    login = forms.CharField(label=_("Login"), max_length=320)
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=1000,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("Stored encrypted; it is never shown again."),
+    )
+    field_order = [
+        "service",
+        "login",
+        "password",
+        "imap_server",
+        "imap_security",
+        "smtp_server",
+        "smtp_tls",
+    ]
+
+    def __init__(self, *args, services, manual: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(s.pk), s.name) for s in services]
+        if manual:
+            choices.append((MANUAL, _("Other")))
+        self.fields["service"].choices = choices
+        self.manual = manual
+        for name in ("smtp_server", "imap_server"):
+            self.fields[name].required = False
+        if not manual:
+            for name in ("smtp_server", "smtp_tls", "imap_server", "imap_security"):
+                del self.fields[name]
+        else:
+            self.fields["imap_security"].required = False
+
+    def clean(self):
+        data = super().clean()
+        if data.get("service") == MANUAL:
+            for name in ("imap_server", "smtp_server"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, _('Required when the service is "Other".'))
+        return data
+
+
+class ConnectionPasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("New password"),
+        max_length=1000,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )

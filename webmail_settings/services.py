@@ -2,23 +2,45 @@
 (autoresponder, forwarding, spam delivery) goes through accounts.services.account_update, so it
 bumps desired_version and the account shows Updating until the worker applied it."""
 
+import contextlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from accounts import services as account_services
 from accounts.models import EmailAccount, User
-from domains.models import Domain
+from domains.models import Domain, Organization
+from tempusmail.audit import audit
+from tempusmail.provisioning import enqueue_on_commit
 from tempusmail.tenancy import forbid
+from tempusmail.text import CONTROL, LINE_BREAK
 
-from .models import DomainWebmail, IdentityName, Signature, SignaturePolicy
+from . import crypto, remote
+from .models import (
+    SMTP_PORTS,
+    DomainWebmail,
+    EmailService,
+    EmailServiceSettings,
+    ExternalMailbox,
+    IdentityName,
+    ImapSecurity,
+    Signature,
+    SignaturePolicy,
+    SyncState,
+)
+from .presets import presets
+from .remote import RemoteError, Server
 from .sanitize import html_to_text, sanitize_html
+from .tasks import sync_external_mailbox
 
 PLACEHOLDERS = (
     "first_name",
@@ -258,13 +280,12 @@ def address_book(domain: Domain, *, q: str = "") -> QuerySet[EmailAccount]:
 
 
 def _vcard_escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\")
-        .replace("\r\n", "\n")
-        .replace("\n", "\\n")
-        .replace(",", "\\,")
-        .replace(";", "\\;")
-    )
+    """RFC 6350 3.4: backslash, comma and semicolon escaped; every line break (CRLF, a lone
+    CR or LF, and the other Unicode ones) becomes \\n, so a value never starts a line (a
+    forged property or card). Other control characters are dropped."""
+    value = LINE_BREAK.sub("\n", value.replace("\r\n", "\n"))
+    value = CONTROL.sub("", value)
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace(",", "\\,").replace(";", "\\;")
 
 
 def _fold(line: str) -> str:
@@ -393,3 +414,406 @@ def effective_settings(account: EmailAccount) -> dict[str, Any]:
             "autoresponder": account.autoreply_enabled,
         },
     }
+
+
+# --- the email service catalog (Administration › Email service settings, seed 004) --------
+
+
+def catalog_settings(organization: Organization) -> EmailServiceSettings:
+    """The organization's catalog policy; on first use its catalog is filled with the presets
+    (each organization owns its copy: owners may edit, hide or delete them)."""
+    found = EmailServiceSettings.objects.filter(organization=organization).first()
+    if found is not None and found.presets_loaded:
+        return found
+    with transaction.atomic():
+        found, _created = EmailServiceSettings.objects.select_for_update().get_or_create(
+            organization=organization
+        )
+        if not found.presets_loaded:
+            taken = set(organization.email_services.values_list("name", flat=True))
+            EmailService.objects.bulk_create(
+                _preset_service(organization, preset)
+                for preset in presets()
+                if preset.name not in taken
+            )
+            found.presets_loaded = True
+            found.save(update_fields=["presets_loaded"])
+    return found
+
+
+def _preset_service(organization: Organization, preset) -> EmailService:
+    imap, smtp = remote.parse_server(preset.imap), remote.parse_server(preset.smtp)
+    return EmailService(
+        organization=organization,
+        name=preset.name,
+        preset=preset.key,
+        imap_host=imap.host,
+        imap_port=imap.port,
+        imap_security=preset.imap_security,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_tls=preset.smtp_tls,
+    )
+
+
+def catalog_services(organization: Organization) -> QuerySet[EmailService]:
+    """Every service of the catalog, hidden ones too, with how many users connect through it."""
+    catalog_settings(organization)
+    return organization.email_services.annotate(users=Count("connections")).order_by("name", "pk")
+
+
+def catalog_settings_update(*, organization: Organization, allow_manual: bool) -> bool:
+    """Turning manual entry off removes "Other" for new connections; existing ones keep
+    working (seed 004)."""
+    current = catalog_settings(organization)
+    if current.allow_manual == allow_manual:
+        return False
+    current.allow_manual = allow_manual
+    current.save(update_fields=["allow_manual"])
+    audit(action="email_services.settings", obj=current, fields=["allow_manual"])
+    return True
+
+
+def _literal_address_refused(host: str) -> str | None:
+    """An address written as such is judged at once (a name is judged when it is used)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if remote.address_allowed(host):
+        return None
+    return _(
+        "%(host)s is a loopback, private or internal address: connections there are not allowed."
+    ) % {"host": host}
+
+
+def validate_servers(*, imap: Server, imap_security: str, smtp: Server, smtp_tls: bool) -> None:
+    """The seed's rules: SMTP on port 25, 465 or 587 (465 is TLS from the start); and no
+    address that the SSRF rule refuses."""
+    errors = {}
+    if smtp.port not in SMTP_PORTS:
+        errors["smtp_server"] = _("The SMTP port must be 25, 465 or 587.")
+    elif smtp.port == remote.IMPLICIT_TLS_PORT and not smtp_tls:
+        errors["smtp_tls"] = _("Port 465 is encrypted from the start: check Use TLS.")
+    if imap_security not in ImapSecurity.values:
+        errors["imap_security"] = _("Choose No, STARTTLS or TLS.")
+    for field, server in (("imap_server", imap), ("smtp_server", smtp)):
+        refused = _literal_address_refused(server.host)
+        if refused and field not in errors:
+            errors[field] = refused
+    if errors:
+        raise ValidationError(errors)
+
+
+def email_service_save(
+    *,
+    organization: Organization,
+    service: EmailService | None = None,
+    name: str,
+    imap: Server,
+    imap_security: str,
+    smtp: Server,
+    smtp_tls: bool,
+) -> EmailService:
+    """Add a service, or change one: its users' connections follow without reconnecting."""
+    name = name.strip()
+    validate_servers(imap=imap, imap_security=imap_security, smtp=smtp, smtp_tls=smtp_tls)
+    same_name = organization.email_services.filter(name__iexact=name)
+    if service is not None:
+        same_name = same_name.exclude(pk=service.pk)
+    if same_name.exists():
+        raise ValidationError({"name": _("The catalog already has a service with this name.")})
+    creating = service is None
+    service = service or EmailService(organization=organization)
+    values = {
+        "name": name,
+        "imap_host": imap.host,
+        "imap_port": imap.port,
+        "imap_security": imap_security,
+        "smtp_host": smtp.host,
+        "smtp_port": smtp.port,
+        "smtp_tls": smtp_tls,
+    }
+    changed = [k for k, v in values.items() if getattr(service, k) != v]
+    for key, value in values.items():
+        setattr(service, key, value)
+    with transaction.atomic():
+        service.save()
+        if changed:
+            audit(
+                action="email_service.create" if creating else "email_service.update",
+                obj=service,
+                fields=changed,
+            )
+    return service
+
+
+def email_service_users(service: EmailService) -> list[str]:
+    """Whose connections stop if the service is deleted (the seed's confirmation window)."""
+    return sorted(set(service.connections.values_list("account__address", flat=True).order_by()))
+
+
+def email_service_delete(*, service: EmailService) -> list[str]:
+    """Delete the service: its users' syncs stop with a notice in their portal; the mail
+    already imported stays in their mailboxes."""
+    with transaction.atomic():
+        users = email_service_users(service)
+        service.connections.update(
+            state=SyncState.STOPPED,
+            service_name=service.name,
+            last_error_code="service_removed",
+            last_error_params={"name": service.name},
+            last_error_at=timezone.now(),
+            next_sync_at=None,
+        )
+        audit(action="email_service.delete", obj=service)
+        service.delete()  # connections keep their row, service set to NULL
+    return users
+
+
+def email_service_set_hidden(*, service: EmailService, hidden: bool) -> bool:
+    """Hidden: not offered for new connections; existing connections keep syncing."""
+    if service.hidden == hidden:
+        return False
+    service.hidden = hidden
+    service.save(update_fields=["hidden", "updated_at"])
+    audit(action="email_service.hide" if hidden else "email_service.unhide", obj=service)
+    return True
+
+
+# --- external mailboxes (the user's side) ---------------------------------------------------
+
+MANUAL = "other"
+MAX_CONNECTIONS = 10
+TESTS_PER_WINDOW, TEST_WINDOW = 20, 600
+
+
+def offered_services(account: EmailAccount) -> QuerySet[EmailService]:
+    """What the user may choose for a new connection: the organization's visible services."""
+    catalog_settings(account.organization)
+    return EmailService.objects.filter(organization_id=account.organization_id, hidden=False)
+
+
+def manual_allowed(account: EmailAccount) -> bool:
+    return catalog_settings(account.organization).allow_manual
+
+
+@dataclass(frozen=True)
+class Servers:
+    """Where a new connection goes: a catalog service's servers or the ones typed for Other."""
+
+    service: EmailService | None
+    imap: Server
+    imap_security: str
+    smtp: Server
+    smtp_tls: bool
+
+
+def choose_servers(
+    *,
+    account: EmailAccount,
+    choice: str,
+    imap: Server | None = None,
+    imap_security: str = "",
+    smtp: Server | None = None,
+    smtp_tls: bool = True,
+) -> Servers:
+    """The servers of the user's choice, refused (not only absent from the form) when the
+    service is hidden or another organization's, or Other when manual entry is off."""
+    if choice == MANUAL:
+        if not manual_allowed(account):
+            raise ValidationError(
+                {"service": _("Your administrator does not allow entering server details.")}
+            )
+        if imap is None or smtp is None:
+            raise ValidationError(_("Enter the IMAP and SMTP servers."))
+        validate_servers(imap=imap, imap_security=imap_security, smtp=smtp, smtp_tls=smtp_tls)
+        return Servers(None, imap, imap_security, smtp, smtp_tls)
+    service = offered_services(account).filter(pk=int(choice) if choice.isdigit() else 0).first()
+    if service is None:
+        raise ValidationError({"service": _("This email service is not available.")})
+    return Servers(
+        service,
+        Server(service.imap_host, service.imap_port),
+        service.imap_security,
+        Server(service.smtp_host, service.smtp_port),
+        service.smtp_tls,
+    )
+
+
+def _throttle_tests(account: EmailAccount) -> None:
+    """Each test makes the server connect somewhere: a few per user and ten minutes."""
+    key = f"external-mail-tests:{account.pk}"
+    cache.add(key, 0, TEST_WINDOW)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    if count > TESTS_PER_WINDOW:
+        raise ValidationError(_("Too many connection tests. Wait a few minutes and try again."))
+
+
+def connection_test(
+    *, account: EmailAccount, servers: Servers, login: str, password: str
+) -> list[remote.Check]:
+    """The Test button: really log in over IMAP and check SMTP AUTH; a line per server."""
+    _throttle_tests(account)
+    return remote.test_servers(
+        imap=servers.imap,
+        imap_security=servers.imap_security,
+        smtp=servers.smtp,
+        smtp_tls=servers.smtp_tls,
+        login=login,
+        password=password,
+    )
+
+
+def _check_login(servers: Servers, login: str, password: str) -> None:
+    try:
+        client = remote.open_imap(servers.imap, servers.imap_security, login, password)
+    except RemoteError as exc:
+        raise ValidationError(exc.message()) from None
+    with contextlib.suppress(Exception):  # the login worked; the goodbye does not matter
+        client.logout()
+
+
+def connection_create(
+    *, account: EmailAccount, servers: Servers, login: str, password: str
+) -> ExternalMailbox:
+    """Connect a mailbox: the IMAP login must work; then the import starts at once."""
+    login = login.strip()
+    existing = ExternalMailbox.objects.filter(account=account, login__iexact=login)
+    if servers.service is not None:
+        existing = existing.filter(service=servers.service)
+    else:
+        existing = existing.filter(manual=True, imap_host=servers.imap.host)
+    if existing.exists():
+        raise ValidationError(_("This mailbox is already connected."))
+    if ExternalMailbox.objects.filter(account=account).count() >= MAX_CONNECTIONS:
+        raise ValidationError(
+            _("You can connect at most %(n)s mailboxes.") % {"n": MAX_CONNECTIONS}
+        )
+    _throttle_tests(account)
+    _check_login(servers, login, password)
+    manual = servers.service is None
+    connection = ExternalMailbox(
+        organization_id=account.organization_id,
+        account=account,
+        service=servers.service,
+        service_name=servers.service.name if servers.service else "",
+        manual=manual,
+        login=login,
+        password_encrypted=crypto.encrypt(password),
+        state=SyncState.QUEUED,
+        next_sync_at=timezone.now(),
+    )
+    if manual:
+        connection.imap_host, connection.imap_port = servers.imap.host, servers.imap.port
+        connection.imap_security = servers.imap_security
+        connection.smtp_host, connection.smtp_port = servers.smtp.host, servers.smtp.port
+        connection.smtp_tls = servers.smtp_tls
+    with transaction.atomic():
+        connection.save()
+        audit(action="external_mailbox.connect", obj=connection, fields=["login"])
+        enqueue_on_commit(sync_external_mailbox, connection.pk)
+    return connection
+
+
+def connection_set_password(*, connection: ExternalMailbox, password: str) -> None:
+    """A new password (the provider's changed): checked by logging in, then a sync starts."""
+    servers = connection.servers
+    if servers is None:
+        raise ValidationError(remote.render_error("service_removed", connection.last_error_params))
+    _throttle_tests(connection.account)
+    _check_login(
+        Servers(
+            None,
+            Server(servers.imap_host, servers.imap_port),
+            servers.imap_security,
+            Server(servers.smtp_host, servers.smtp_port),
+            servers.smtp_tls,
+        ),
+        connection.login,
+        password,
+    )
+    connection.password_encrypted = crypto.encrypt(password)
+    connection.save(update_fields=["password_encrypted"])
+    connection_sync_now(connection=connection)
+
+
+def _ensure_active(connection: ExternalMailbox) -> None:
+    if connection.state == SyncState.STOPPED or connection.servers is None:
+        raise ValidationError(
+            remote.render_error(connection.last_error_code, connection.last_error_params)
+        )
+
+
+def connection_pause(*, connection: ExternalMailbox) -> None:
+    """Stops a running import after its current batch; nothing syncs until resumed."""
+    _ensure_active(connection)
+    ExternalMailbox.objects.filter(pk=connection.pk).update(paused=True)
+    # Not running: paused at once. Running: the job sees the flag after its batch.
+    ExternalMailbox.objects.filter(pk=connection.pk, lease_until__isnull=True).update(
+        state=SyncState.PAUSED
+    )
+
+
+def connection_resume(*, connection: ExternalMailbox) -> None:
+    _ensure_active(connection)
+    with transaction.atomic():
+        ExternalMailbox.objects.filter(pk=connection.pk).update(
+            paused=False, state=SyncState.QUEUED, next_sync_at=timezone.now()
+        )
+        enqueue_on_commit(sync_external_mailbox, connection.pk)
+
+
+def connection_sync_now(*, connection: ExternalMailbox) -> None:
+    _ensure_active(connection)
+    if connection.paused:
+        raise ValidationError(_("The connection is paused: resume it first."))
+    with transaction.atomic():
+        ExternalMailbox.objects.filter(pk=connection.pk).exclude(state=SyncState.RUNNING).update(
+            state=SyncState.QUEUED, next_sync_at=timezone.now()
+        )
+        enqueue_on_commit(sync_external_mailbox, connection.pk)
+
+
+def connection_disconnect(*, connection: ExternalMailbox) -> None:
+    """Forget the connection and its password; a running job stops after its batch. The mail
+    already imported stays in the user's mailbox."""
+    with transaction.atomic():
+        audit(action="external_mailbox.disconnect", obj=connection)
+        connection.delete()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the portal shows of a connection: done of total, rate, time left, last error."""
+
+    connection: ExternalMailbox
+    percent: int
+    rate: float | None  # messages per second
+    seconds_left: int | None
+    error: str
+    live: bool
+
+
+def progress(connection: ExternalMailbox) -> Progress:
+    rate = seconds_left = None
+    if connection.state == SyncState.RUNNING and connection.run_started_at:
+        elapsed = (timezone.now() - connection.run_started_at).total_seconds()
+        if elapsed > 0 and connection.messages_done:
+            rate = connection.messages_done / elapsed
+            left = max(0, connection.messages_total - connection.messages_done)
+            seconds_left = round(left / rate) if rate else None
+    error = ""
+    if connection.last_error_code:
+        error = remote.render_error(connection.last_error_code, connection.last_error_params)
+    return Progress(
+        connection=connection,
+        percent=connection.percent,
+        rate=rate,
+        seconds_left=seconds_left,
+        error=error,
+        live=connection.state in (SyncState.QUEUED, SyncState.RUNNING),
+    )

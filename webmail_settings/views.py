@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,13 +17,30 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import AutoresponderForm, ForwardForm
+from domains import autoconfig
 from domains.access import get_domain_for, role_flags
 from security.tokens import authenticate
 from tempusmail.views import add_service_error
 
 from . import services
-from .access import get_mailbox_for, get_signature_for
-from .forms import DomainWebmailForm, IdentityForm, PreferencesForm, SignatureForm, SpamForm
+from .access import (
+    get_catalog_organization_for,
+    get_email_service_for,
+    get_external_mailbox_for,
+    get_mailbox_for,
+    get_signature_for,
+)
+from .forms import (
+    CatalogSettingsForm,
+    ConnectForm,
+    ConnectionPasswordForm,
+    DomainWebmailForm,
+    EmailServiceForm,
+    IdentityForm,
+    PreferencesForm,
+    SignatureForm,
+    SpamForm,
+)
 from .models import SignaturePolicy
 
 SECTIONS = {
@@ -34,7 +52,9 @@ SECTIONS = {
     "autoresponder": gettext_lazy("Autoresponder"),
     "forwarding": gettext_lazy("Forwarding"),
     "spam": gettext_lazy("Spam"),
+    "mailboxes": gettext_lazy("External mailboxes"),
     "security": gettext_lazy("Security"),
+    "mail_apps": gettext_lazy("Mail apps"),
 }
 # The security app's pages, linked once they exist: (URL name, label, shown when).
 SECURITY_LINKS = (
@@ -341,3 +361,292 @@ def domain_webmail(request, pk):
             **role_flags(domain.member_role),
         },
     )
+
+
+@require_GET
+@portal_view
+def mail_apps(request, account):
+    """The servers a mail app needs (the same MAIL_CLIENT_SERVERS autoconfig advertises)."""
+    return _render(
+        request,
+        account,
+        "mail_apps",
+        "portal/mail_apps.html",
+        servers=autoconfig.servers().values(),
+        live=account.domain.is_verified,
+    )
+
+
+@require_GET
+@portal_view
+def mobileconfig(request, account):
+    """An Apple configuration profile for the signed-in user's own mailbox (no password)."""
+    if not account.domain.is_verified:
+        raise Http404("The domain is not verified yet.")
+    body = autoconfig.mobileconfig(address=account.address, display_name=account.display_name)
+    response = HttpResponse(body, content_type="application/x-apple-aspen-config")
+    response["Content-Disposition"] = 'attachment; filename="mail.mobileconfig"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Administration › Email service settings (seed 004) -------------------------------------
+
+
+def _catalog_url(organization) -> str:
+    return f"{reverse('portal:email_services')}?org={organization.pk}"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_services(request):
+    """The catalog users pick from, and whether they may type a server of their own."""
+    organization, organizations = get_catalog_organization_for(
+        request.user,
+        request.GET.get("org") or request.POST.get("org"),
+        write=request.method == "POST",
+    )
+    current = services.catalog_settings(organization)
+    form = CatalogSettingsForm(_data(request), initial={"allow_manual": current.allow_manual})
+    if request.method == "POST" and form.is_valid():
+        changed = services.catalog_settings_update(
+            organization=organization, allow_manual=form.cleaned_data["allow_manual"]
+        )
+        _saved(request, changed)
+        return redirect(_catalog_url(organization))
+    return render(
+        request,
+        "portal/email_services.html",
+        {
+            "organization": organization,
+            "organizations": organizations,
+            "rows": services.catalog_services(organization),
+            "form": form,
+            **role_flags(organization.member_role),
+        },
+    )
+
+
+def _service_form(request, organization, service, template):
+    initial = None
+    if service is not None:
+        initial = {
+            "name": service.name,
+            "smtp_server": service.smtp_server,
+            "smtp_tls": service.smtp_tls,
+            "imap_server": service.imap_server,
+            "imap_security": service.imap_security,
+        }
+    form = EmailServiceForm(_data(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = services.email_service_save(
+                organization=organization,
+                service=service,
+                name=data["name"],
+                imap=data["imap_server"],
+                imap_security=data["imap_security"],
+                smtp=data["smtp_server"],
+                smtp_tls=data["smtp_tls"],
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Email service %(name)s saved.") % {"name": saved.name})
+            return redirect(_catalog_url(organization))
+    return render(
+        request,
+        template,
+        {"organization": organization, "service": service, "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_service_create(request):
+    organization, _all = get_catalog_organization_for(
+        request.user, request.GET.get("org") or request.POST.get("org"), write=True
+    )
+    return _service_form(request, organization, None, "portal/email_service_create.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_service_edit(request, pk):
+    service = get_email_service_for(request.user, pk, write=request.method == "POST")
+    return _service_form(request, service.organization, service, "portal/email_service_edit.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_service_delete(request, pk):
+    """A confirmation listing the users whose connections stop, then the deletion."""
+    service = get_email_service_for(request.user, pk, write=True)
+    if request.method == "POST":
+        stopped = services.email_service_delete(service=service)
+        messages.success(
+            request,
+            _("Email service %(name)s deleted; %(n)s connections stopped.")
+            % {"name": service.name, "n": len(stopped)},
+        )
+        return redirect(_catalog_url(service.organization))
+    return render(
+        request,
+        "portal/email_service_delete.html",
+        {
+            "service": service,
+            "organization": service.organization,
+            "users": services.email_service_users(service),
+        },
+    )
+
+
+@login_required
+@require_POST
+def email_service_visibility(request, pk):
+    """The eye: hide a service from new connections, or show it again."""
+    service = get_email_service_for(request.user, pk, write=True)
+    hidden = request.POST.get("hidden") == "1"
+    services.email_service_set_hidden(service=service, hidden=hidden)
+    text = _("%(name)s is hidden.") if hidden else _("%(name)s is offered again.")
+    messages.success(request, text % {"name": service.name})
+    return redirect(_catalog_url(service.organization))
+
+
+# --- the portal: external mailboxes -----------------------------------------------------------
+
+
+@require_GET
+@portal_view
+def mailboxes(request, account):
+    rows = [services.progress(c) for c in account.external_mailboxes.select_related("service")]
+    return _render(request, account, "mailboxes", "portal/mailboxes.html", rows=rows)
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def mailbox_connect(request, account):
+    """Choose a service (or Other), enter login and password; Test, or Connect."""
+    manual = services.manual_allowed(account)
+    form = ConnectForm(_data(request), services=services.offered_services(account), manual=manual)
+    checks = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            servers = services.choose_servers(
+                account=account,
+                choice=data["service"],
+                imap=data.get("imap_server"),
+                imap_security=data.get("imap_security") or "",
+                smtp=data.get("smtp_server"),
+                smtp_tls=bool(data.get("smtp_tls")),
+            )
+            if request.POST.get("action") == "test":
+                checks = services.connection_test(
+                    account=account,
+                    servers=servers,
+                    login=data["login"],
+                    password=data["password"],
+                )
+            else:
+                connection = services.connection_create(
+                    account=account,
+                    servers=servers,
+                    login=data["login"],
+                    password=data["password"],
+                )
+                messages.success(request, _("Mailbox connected: the import has started."))
+                return redirect("portal:mailbox", pk=connection.pk)
+        except ValidationError as error:
+            add_service_error(form, error)
+    return _render(
+        request,
+        account,
+        "mailboxes",
+        "portal/mailbox_connect.html",
+        form=form,
+        checks=checks,
+        manual=manual,
+        account_fields=[form[name] for name in ("service", "login", "password")],
+        manual_fields=[form[name] for name in MANUAL_FIELDS if name in form.fields],
+    )
+
+
+MANUAL_FIELDS = ("imap_server", "imap_security", "smtp_server", "smtp_tls")
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def mailbox(request, account, pk):
+    """One connection: live progress, last sync and error; pause, resume, sync, password."""
+    connection = get_external_mailbox_for(account, pk)
+    form = ConnectionPasswordForm(_data(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.connection_set_password(
+                connection=connection, password=form.cleaned_data["password"]
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Password saved: a sync has started."))
+            return redirect("portal:mailbox", pk=connection.pk)
+    return _render(
+        request,
+        account,
+        "mailboxes",
+        "portal/mailbox.html",
+        progress=services.progress(connection),
+        connection=connection,
+        form=form,
+    )
+
+
+@never_cache
+@portal_view
+def mailbox_progress(request, account, pk):
+    """The progress block alone, polled by htmx while a sync runs (looked up before the
+    method is checked: another user's connection is a 404 whatever the method)."""
+    connection = get_external_mailbox_for(account, pk)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return render(
+        request, "portal/_mailbox_progress.html", {"progress": services.progress(connection)}
+    )
+
+
+MAILBOX_ACTIONS = {
+    "pause": (services.connection_pause, gettext_lazy("Paused.")),
+    "resume": (services.connection_resume, gettext_lazy("Resumed: a sync has started.")),
+    "sync": (services.connection_sync_now, gettext_lazy("A sync has started.")),
+}
+
+
+@require_POST
+@portal_view
+def mailbox_action(request, account, pk, action):
+    if action not in MAILBOX_ACTIONS:
+        raise Http404
+    connection = get_external_mailbox_for(account, pk)
+    run, done = MAILBOX_ACTIONS[action]
+    try:
+        run(connection=connection)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect("portal:mailbox", pk=connection.pk)
+
+
+@require_POST
+@portal_view
+def mailbox_disconnect(request, account, pk):
+    connection = get_external_mailbox_for(account, pk)
+    services.connection_disconnect(connection=connection)
+    messages.success(
+        request,
+        _("%(login)s disconnected. The mail already imported stays in your mailbox.")
+        % {"login": connection.login},
+    )
+    return redirect("portal:mailboxes")

@@ -26,10 +26,17 @@ class DkimKey:
 
 @dataclass(frozen=True)
 class DomainState:
+    """A verified domain (pending ones never reach the mail system).
+
+    default_aliases: (address, target) pairs of the domain delivered to the target unless a
+    mailbox or an account's alias holds the address (abuse@ to the provider, postmaster@ and
+    support@ to the organization's owner until an account takes them over)."""
+
     name: str
     active: bool
     version: int
     dkim_keys: tuple[DkimKey, ...] = ()
+    default_aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,11 @@ class AccountState:
 
 @dataclass(frozen=True)
 class Usage:
-    storage_bytes: int = 0
+    """What the mail system reports; None where it could not be read this time."""
+
+    storage_bytes: int | None = 0
     last_login: datetime | None = None
-    sent_24h: int = 0
+    sent_24h: int | None = 0
 
 
 class MailBackend(Protocol):
@@ -71,6 +80,9 @@ class MailBackend(Protocol):
     def remove_account(self, address: str) -> None: ...
 
     def usage(self, addresses: list[str]) -> dict[str, Usage]: ...
+
+    def open_mailbox(self, address: str):
+        """An authenticated imaplib session on the mailbox (imports write through it)."""
 
 
 @dataclass

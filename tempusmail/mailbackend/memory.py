@@ -1,6 +1,6 @@
 """In-memory adapter for unit tests: keeps the pushed state in this process."""
 
-from .base import AccountState, DomainState, Usage
+from .base import AccountState, BackendError, DomainState, Usage
 
 
 class MemoryBackend:
@@ -31,6 +31,9 @@ class MemoryBackend:
 
     def usage(self, addresses: list[str]) -> dict[str, Usage]:
         return {a: self.usages[a] for a in addresses if a in self.usages}
+
+    def open_mailbox(self, address: str):
+        raise BackendError("the memory backend stores no mail")
 
     def reset(self) -> None:
         self.__init__()

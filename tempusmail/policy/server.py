@@ -30,6 +30,9 @@ import time
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .store import COUNT_SCRIPT, PEEK_SCRIPT, WINDOW_SECONDS, limit_key, new_member, sent_key
@@ -63,8 +66,15 @@ class PolicyServer:
         clock: Callable[[], float] = time.time,
         redis_connections: int = 50,
     ) -> None:
+        # A pooled connection Redis closed (restart, failover) is retried once on a new one
+        # instead of deferring the message; safe, as a repeated count is a no-op (instance).
         pool = aioredis.BlockingConnectionPool.from_url(
-            redis_url, max_connections=redis_connections, timeout=10, socket_timeout=5
+            redis_url,
+            max_connections=redis_connections,
+            timeout=10,
+            socket_timeout=5,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         self.redis = aioredis.Redis(connection_pool=pool)
         self.count_script = self.redis.register_script(COUNT_SCRIPT)

@@ -1,8 +1,9 @@
 """Mail backends for worker tests, selected in the worker process by MAIL_BACKEND.
 
 FailingBackend fails while the file FAILING_BACKEND_FLAG exists (the mail system is down);
-removing the file brings it back. SlowBackend takes SLOW_BACKEND_SECONDS for each push, as a
-busy mail system does, so that a test sees the Updating state before it ends.
+removing the file brings it back. GatedBackend holds every push while the file
+GATED_BACKEND_FLAG exists, as a busy mail system would: a test sees the Updating state for as
+long as it holds the gate, and the push lands as soon as it lets go (no fixed delay).
 """
 
 import os
@@ -20,7 +21,11 @@ class FailingBackend(MemoryBackend):
         super().apply_account(state)
 
 
-class SlowBackend(MemoryBackend):
+class GatedBackend(MemoryBackend):
     def apply_account(self, state: AccountState) -> None:
-        time.sleep(float(os.environ.get("SLOW_BACKEND_SECONDS", "2")))
+        gate, deadline = Path(os.environ["GATED_BACKEND_FLAG"]), time.monotonic() + 120
+        while gate.exists():
+            if time.monotonic() > deadline:
+                raise BackendError("the test held the gate for two minutes")
+            time.sleep(0.05)
         super().apply_account(state)

@@ -5,16 +5,8 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import EmailAccount, User
-from tempusmail.provisioning import mark_applied
-from tests.conftest import PASSWORD
 
 CHANGELIST = "admin:accounts_emailaccount_changelist"
-
-
-@pytest.fixture
-def staff_client(client, db):
-    client.force_login(User.objects.create_superuser("support@provider.test", PASSWORD))
-    return client
 
 
 def act(client, action, *accounts):
@@ -25,14 +17,7 @@ def act(client, action, *accounts):
     )
 
 
-def applied(account):
-    account.refresh_from_db()
-    mark_applied(EmailAccount, pk=account.pk, version=account.desired_version)
-    account.refresh_from_db()
-    return account
-
-
-def test_resync_pushes_again_what_looks_applied(staff_client, account_a, account_b):
+def test_resync_pushes_again_what_looks_applied(staff_client, account_a, account_b, applied):
     applied(account_a)
     response = act(staff_client, "resync", account_a)
     assert "1 account(s) queued for a push." in response.content.decode()
@@ -72,7 +57,7 @@ def test_search_by_address_domain_or_organization(
     assert shown in html and hidden not in html
 
 
-def test_filters_by_status_and_organization(staff_client, account_a, account_b, org_a):
+def test_filters_by_status_and_organization(staff_client, account_a, account_b, org_a, applied):
     applied(account_b)
     services.account_deactivate(account=account_b)
     applied(account_b)

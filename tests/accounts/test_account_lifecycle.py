@@ -9,16 +9,12 @@ from accounts.models import EmailAccount, User
 from tempusmail.provisioning import mark_applied
 
 
-def reload(account) -> EmailAccount:
-    return EmailAccount.objects.select_related("user").get(pk=account.pk)
-
-
 def push(account) -> None:
     """What the worker does after a successful push (here without a worker)."""
     sync.account_push(account_id=account.pk)
 
 
-def test_owner_deactivates_then_reactivates(client_for, owner, account_a):
+def test_owner_deactivates_then_reactivates(client_for, owner, account_a, reload):
     client = client_for(owner)
     list_url = reverse("accounts:list", args=[account_a.domain_id])
     response = client.post(reverse("accounts:deactivate", args=[account_a.pk]))
@@ -38,7 +34,7 @@ def test_owner_deactivates_then_reactivates(client_for, owner, account_a):
     assert account.is_active and account.user.is_active and account.status == "updating"
 
 
-def test_deactivating_twice_is_refused_with_a_message(client_for, owner, account_a):
+def test_deactivating_twice_is_refused_with_a_message(client_for, owner, account_a, reload):
     client = client_for(owner)
     client.post(reverse("accounts:deactivate", args=[account_a.pk]))
     version = reload(account_a).desired_version
@@ -47,7 +43,7 @@ def test_deactivating_twice_is_refused_with_a_message(client_for, owner, account
     assert reload(account_a).desired_version == version
 
 
-def test_delete_only_after_deactivate(client_for, owner, account_a):
+def test_delete_only_after_deactivate(client_for, owner, account_a, reload):
     client = client_for(owner)
     response = client.post(reverse("accounts:delete", args=[account_a.pk]), follow=True)
     assert "Deactivate the account before deleting it." in response.content.decode()
@@ -56,7 +52,7 @@ def test_delete_only_after_deactivate(client_for, owner, account_a):
     assert account.desired_version == account_a.desired_version
 
 
-def test_the_confirmation_page_says_what_is_lost(client_for, owner, account_a):
+def test_the_confirmation_page_says_what_is_lost(client_for, owner, account_a, reload):
     services.account_deactivate(account=account_a)
     page = client_for(owner).get(reverse("accounts:delete", args=[account_a.pk]))
     assert page.status_code == 200
@@ -68,7 +64,7 @@ def test_the_confirmation_page_says_what_is_lost(client_for, owner, account_a):
 
 
 def test_delete_shows_updating_until_the_backend_removed_it(
-    client_for, owner, account_a, memory_backend
+    client_for, owner, account_a, memory_backend, reload
 ):
     push(account_a)
     assert "alice@a.example" in memory_backend.accounts
@@ -101,7 +97,7 @@ def test_a_deactivated_account_still_counts_against_the_plan(domain_a, make_acco
 
 
 def test_an_account_being_deleted_still_counts_until_it_is_gone(
-    domain_a, make_account, memory_backend
+    domain_a, make_account, memory_backend, reload
 ):
     accounts = [make_account(domain_a, f"user{n}") for n in range(5)]
     services.account_deactivate(account=accounts[0])
@@ -112,7 +108,7 @@ def test_an_account_being_deleted_still_counts_until_it_is_gone(
     assert make_account(domain_a, "sixth").pk
 
 
-def test_an_account_being_deleted_cannot_be_reactivated(client_for, owner, account_a):
+def test_an_account_being_deleted_cannot_be_reactivated(client_for, owner, account_a, reload):
     services.account_deactivate(account=account_a)
     services.account_delete(account=reload(account_a))
     client_for(owner).post(reverse("accounts:reactivate", args=[account_a.pk]))
@@ -134,7 +130,7 @@ def lifecycle_requests(account):
 
 @pytest.mark.parametrize("who", ["operator", "viewer"])
 def test_operators_and_viewers_may_not_deactivate_reactivate_or_delete(
-    request, who, client_for, account_a
+    request, who, client_for, account_a, reload
 ):
     client = client_for(request.getfixturevalue(who))
     services.account_deactivate(account=account_a)  # so that reactivate and delete apply
@@ -149,7 +145,7 @@ def test_operators_and_viewers_may_not_deactivate_reactivate_or_delete(
     assert reverse("accounts:reactivate", args=[account_a.pk]) not in page
 
 
-def test_another_tenant_gets_404(client_for, admin_b, account_a):
+def test_another_tenant_gets_404(client_for, admin_b, account_a, reload):
     client = client_for(admin_b)
     for method, target in lifecycle_requests(account_a):
         response = getattr(client, method)(target)
@@ -159,14 +155,14 @@ def test_another_tenant_gets_404(client_for, admin_b, account_a):
     assert account.is_active and not account.deleting
 
 
-def test_anonymous_is_sent_to_login(client, account_a):
+def test_anonymous_is_sent_to_login(client, account_a, reload):
     for method, target in lifecycle_requests(account_a):
         response = getattr(client, method)(target)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert reload(account_a).is_active
 
 
-def test_lifecycle_needs_post(client_for, owner, account_a):
+def test_lifecycle_needs_post(client_for, owner, account_a, reload):
     client = client_for(owner)
     assert client.get(reverse("accounts:deactivate", args=[account_a.pk])).status_code == 405
     assert reload(account_a).is_active

@@ -5,15 +5,6 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import EmailAccount
-from tempusmail.provisioning import mark_applied
-
-
-def applied(account: EmailAccount) -> EmailAccount:
-    """What the worker records after a successful push."""
-    account.refresh_from_db()
-    mark_applied(EmailAccount, pk=account.pk, version=account.desired_version)
-    account.refresh_from_db()
-    return account
 
 
 @pytest.mark.parametrize("who", ["owner", "operator", "viewer"])
@@ -66,7 +57,9 @@ def test_row_shows_address_usage_last_access_and_sent(client_for, owner, account
     assert "Never" in html  # no access yet
 
 
-def test_live_badge_polls_while_updating_and_stops_once_applied(client_for, owner, account_a):
+def test_live_badge_polls_while_updating_and_stops_once_applied(
+    client_for, owner, account_a, applied
+):
     client = client_for(owner)
     url = reverse("accounts:row", args=[account_a.domain_id, account_a.pk])
 
@@ -87,7 +80,9 @@ def test_live_badge_polls_while_updating_and_stops_once_applied(client_for, owne
     assert 'data-status="offline"' in row and "Offline" in row and "hx-get" not in row
 
 
-def test_the_list_polls_only_rows_that_are_updating(client_for, owner, domain_a, make_account):
+def test_the_list_polls_only_rows_that_are_updating(
+    client_for, owner, domain_a, make_account, applied
+):
     done = applied(make_account(domain_a, "done"))
     waiting = make_account(domain_a, "waiting")
     html = client_for(owner).get(reverse("accounts:list", args=[domain_a.pk])).content.decode()

@@ -8,17 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services, sync, tasks
-from accounts.models import EmailAccount, User
+from accounts.models import EmailAccount
 from accounts.tasks import push_account
 from tempusmail.mailbackend import BackendError
 from tempusmail.provisioning import mark_applied
-from tests.conftest import PASSWORD, wait_until
-
-
-def reload(account) -> EmailAccount:
-    return EmailAccount.objects.select_related("user", "domain__organization__plan").get(
-        pk=account.pk
-    )
+from tests.conftest import wait_until
 
 
 def delay_first_apply(backend, monkeypatch, meanwhile):
@@ -36,7 +30,7 @@ def delay_first_apply(backend, monkeypatch, meanwhile):
     return fired
 
 
-def test_a_stale_push_never_overwrites_a_newer_one(memory_backend, monkeypatch, account_a):
+def test_a_stale_push_never_overwrites_a_newer_one(memory_backend, monkeypatch, account_a, reload):
     def newer_change_pushed_first():
         services.account_update(account=reload(account_a), values={"quota_mb": 5120})
         sync.account_push(account_id=account_a.pk)  # v2 lands first
@@ -52,14 +46,18 @@ def test_a_stale_push_never_overwrites_a_newer_one(memory_backend, monkeypatch, 
     assert account.status == "online"
 
 
-def test_a_stale_state_recorded_late_does_not_lower_applied_version(memory_backend, account_a):
+def test_a_stale_state_recorded_late_does_not_lower_applied_version(
+    memory_backend, account_a, reload
+):
     services.account_update(account=reload(account_a), values={"spam_to_inbox": True})
     sync.account_push(account_id=account_a.pk)
     assert mark_applied(EmailAccount, pk=account_a.pk, version=1) is False
     assert reload(account_a).applied_version == 2
 
 
-def test_a_stale_push_does_not_bring_back_a_deleted_mailbox(memory_backend, monkeypatch, account_a):
+def test_a_stale_push_does_not_bring_back_a_deleted_mailbox(
+    memory_backend, monkeypatch, account_a, reload
+):
     def deactivated_and_deleted_meanwhile():
         services.account_deactivate(account=reload(account_a))
         sync.account_push(account_id=account_a.pk)
@@ -75,7 +73,9 @@ def test_a_stale_push_does_not_bring_back_a_deleted_mailbox(memory_backend, monk
     assert "alice@a.example" not in memory_backend.accounts
 
 
-def test_a_failing_push_retries_and_records_the_error(memory_backend, monkeypatch, account_a):
+def test_a_failing_push_retries_and_records_the_error(
+    memory_backend, monkeypatch, account_a, reload
+):
     attempts = []
 
     def broken(state):
@@ -94,13 +94,6 @@ def test_a_failing_push_retries_and_records_the_error(memory_backend, monkeypatc
     push_account.apply(args=[account_a.pk])
     account = reload(account_a)
     assert account.status == "online" and account.last_error == ""
-
-
-@pytest.fixture
-def staff_client(client, db):
-    staff = User.objects.create_superuser("support@provider.test", PASSWORD)
-    client.force_login(staff)
-    return client
 
 
 def test_staff_see_the_last_error_in_the_admin(staff_client, account_a, account_b):

@@ -16,7 +16,10 @@ from domains.models import Membership, Organization, Role
 from tests.conftest import PASSWORD
 
 FEW, MANY = 3, 60
-MAX_QUERIES = 10  # issue 2: "at most 10 queries per page whatever the count"
+# Exactly these, whatever the count (issue 2 asked at most 10; docs/benchmarks.md measured
+# 6 and 7 before domain verification, claim notices and the privilege rules landed, which
+# added one and two): one more is a regression to explain.
+ACCOUNT_LIST_QUERIES, DOMAIN_LIST_QUERIES = 7, 9
 
 ACCOUNT_LIST_VARIANTS = [
     "",
@@ -94,7 +97,7 @@ def test_account_list_queries_do_not_grow_with_accounts(
     urls = [base + v for v in ACCOUNT_LIST_VARIANTS]
     add_accounts(domain_a, make_account, 0, FEW)
     counts = measure(client, urls)
-    assert max(counts.values()) <= MAX_QUERIES, counts
+    assert set(counts.values()) == {ACCOUNT_LIST_QUERIES}, counts
 
     add_accounts(domain_a, make_account, FEW, MANY)
     page = client.get(base).content.decode()
@@ -126,6 +129,60 @@ def test_a_huge_domain_counts_only_up_to_a_cap(
     assert_same_counts(client, counts, django_assert_num_queries)
 
 
+class Rows:
+    """Stands in for a queryset of `total` rows (sliceable, countable, orderable), so the
+    paginator's real cap is exercised without inserting 10,000 mailboxes (bulk-inserting
+    10,001 took 17 s here: docs/testing.md)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def order_by(self, *fields):
+        return self
+
+    def __getitem__(self, key: slice):
+        start, stop, _step = key.indices(self.total)
+        return Rows(max(0, stop - start))
+
+    def __len__(self) -> int:
+        return self.total
+
+    def count(self) -> int:
+        return self.total
+
+
+@pytest.mark.parametrize(
+    ("rows", "page", "count", "capped", "pages"),
+    [
+        (10_000, 1, 10_000, False, 200),  # up to the cap: counted exactly
+        (10_001, 1, 10_001, True, 201),  # one more: "more than 10,000"
+        (250_000, 1, 10_001, True, 201),  # however many: the count stops at 10,001
+        (250_000, 300, 15_001, True, 301),  # a page past the cap counts up to that page
+        (40, 1, 40, False, 1),
+    ],
+)
+def test_the_real_cap_counts_at_most_10000_rows_or_up_to_the_page(rows, page, count, capped, pages):
+    from accounts.views import CappedPaginator
+
+    current = CappedPaginator(Rows(rows), 50).get_page(page)
+    paginator = current.paginator
+    assert (paginator.count, paginator.capped, paginator.num_pages) == (count, capped, pages)
+    assert current.number == page
+
+
+def test_the_list_asks_the_database_to_count_at_most_10001_rows(
+    big_plan, owner, domain_a, make_account, client_for
+):
+    add_accounts(domain_a, make_account, 0, FEW)
+    client = client_for(owner)
+    url = reverse("accounts:list", args=[domain_a.pk])
+    for page, limit in (("", 10_001), ("?page=300", 15_001)):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url + page).status_code == 200
+        counts = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert len(counts) == 1 and f"LIMIT {limit}" in counts[0], counts
+
+
 def test_domain_list_queries_do_not_grow_with_domains_or_accounts(
     big_plan, owner, org_a, domain_a, make_account, client_for, django_assert_num_queries
 ):
@@ -134,7 +191,7 @@ def test_domain_list_queries_do_not_grow_with_domains_or_accounts(
     add_accounts(domain_a, make_account, 0, FEW)
     add_domains(org_a, 0, FEW)
     counts = measure(client, urls)
-    assert max(counts.values()) <= MAX_QUERIES, counts
+    assert set(counts.values()) == {DOMAIN_LIST_QUERIES}, counts
 
     add_accounts(domain_a, make_account, FEW, MANY)
     add_domains(org_a, FEW, MANY)

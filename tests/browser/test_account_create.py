@@ -15,15 +15,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def test_wizard_then_badge_goes_from_updating_to_online(
-    django_db_setup, live_server, browser_page, start_worker, owner, domain_a
+    django_db_setup, live_server, browser_page, start_worker, owner, domain_a, tmp_path
 ):
     # (django_db_setup first: the test database must outlive the session-wide live server.)
     page = browser_page
-    # Each push takes a second, as on a busy mail system: the Updating state is always seen.
+    # Pushes wait while the gate file exists, as on a busy mail system: Updating is seen.
+    gate = tmp_path / "gate"
     start_worker(
         env={
-            "MAIL_BACKEND": "tests.accounts.failing_backend.SlowBackend",
-            "SLOW_BACKEND_SECONDS": "1",
+            "MAIL_BACKEND": "tests.accounts.failing_backend.GatedBackend",
+            "GATED_BACKEND_FLAG": str(gate),
         }
     )
     row_polls = []
@@ -69,6 +70,7 @@ def test_wizard_then_badge_goes_from_updating_to_online(
     page.wait_for_selector("ol.steps li.current:has-text('Options')")
     assert not EmailAccount.objects.filter(address="carol@a.example").exists()
     page.fill('textarea[name="forward_to"]', "carol@elsewhere.test")
+    gate.touch()
     with page.expect_response(re.compile(rf"/domains/{domain_a.pk}/accounts/$")) as listing:
         page.click('button[value="create"]')
     served = listing.value.text()  # the list as the server first rendered it
@@ -84,6 +86,8 @@ def test_wizard_then_badge_goes_from_updating_to_online(
     page.evaluate("window.__sameDocument = true")
     badge = page.locator(f"#account-{account.pk} .badge")
     page.screenshot(path=f"{SHOTS}/tempusmail-account-list-updating.png", full_page=True)
+    assert badge.inner_text() == "Updating"
+    gate.unlink()  # the mail system is done
     page.wait_for_selector(f"#account-{account.pk}[data-status='online']", timeout=30_000)
     assert badge.inner_text() == "Online"
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"

@@ -12,13 +12,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def test_deactivate_from_the_more_menu_then_offline_live(
-    django_db_setup, live_server, browser_page, start_worker, owner, domain_a, make_account
+    django_db_setup,
+    live_server,
+    browser_page,
+    start_worker,
+    owner,
+    domain_a,
+    make_account,
+    tmp_path,
 ):
     page = browser_page
+    gate = tmp_path / "gate"  # pushes wait while it exists
     start_worker(
         env={
-            "MAIL_BACKEND": "tests.accounts.failing_backend.SlowBackend",
-            "SLOW_BACKEND_SECONDS": "1",
+            "MAIL_BACKEND": "tests.accounts.failing_backend.GatedBackend",
+            "GATED_BACKEND_FLAG": str(gate),
         }
     )
     account = make_account(domain_a, "dora")  # the last (only) row: its menu opens below it
@@ -39,12 +47,15 @@ def test_deactivate_from_the_more_menu_then_offline_live(
     )
     assert hit == "Deactivate"
     page.screenshot(path=f"{SHOTS}/tempusmail-more-menu.png")
+    gate.touch()
     button.click()
 
     page.wait_for_url(re.compile(rf"/domains/{domain_a.pk}/accounts/$"))
     assert "dora@a.example deactivated." in page.inner_text(".messages")
     assert page.get_attribute(row, "data-status") == "updating"
     page.evaluate("window.__sameDocument = true")
+    assert page.inner_text(f"{row} .badge") == "Updating"
+    gate.unlink()
     page.wait_for_selector(f"{row}[data-status='offline']", timeout=30_000)
     assert page.inner_text(f"{row} .badge") == "Offline"
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"

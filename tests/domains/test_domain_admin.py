@@ -1,16 +1,6 @@
 """The Django admin for domains, organizations, plans and memberships."""
 
-import pytest
 from django.urls import reverse
-
-from accounts.models import User
-from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def staff_client(client, db):
-    client.force_login(User.objects.create_superuser("support@provider.test", PASSWORD))
-    return client
 
 
 def test_domains_by_name_or_organization(staff_client, domain_a, domain_b, make_account):

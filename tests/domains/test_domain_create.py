@@ -1,4 +1,5 @@
-"""Activate a domain: validated, stored as punycode, unique across tenants, within the plan."""
+"""Add a domain: validated, stored as punycode, pending until verified, a verified name unique
+across tenants, within the plan."""
 
 import pytest
 from django.urls import reverse
@@ -18,10 +19,12 @@ def test_writers_activate_a_domain(request, who, client_for, org_a):
     domain = Domain.objects.get(name="new.example")
     assert domain.organization == org_a
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:list", args=[domain.pk])
+    # the DNS tab: the TXT record that proves ownership
+    assert response["Location"] == reverse("domains:dns", args=[domain.pk])
     assert domain.services == org_a.plan.services
     assert domain.storage_options_mb == org_a.plan.storage_options_mb
-    assert not domain.is_applied  # pushed to the mail system by a worker
+    assert domain.verification == "pending" and domain.verified_at is None
+    assert not domain.is_applied  # nothing reaches the mail system before verification
 
 
 def test_idn_is_stored_as_punycode_and_shown_in_unicode(client_for, owner, org_a):
@@ -30,8 +33,8 @@ def test_idn_is_stored_as_punycode_and_shown_in_unicode(client_for, owner, org_a
     domain = Domain.objects.get()
     assert domain.name == "xn--bcher-kva.example"
     page = client.get(response["Location"]).content.decode()
-    assert "Domain bücher.example activated." in page
-    assert "<h1>bücher.example</h1>" in page
+    assert "Domain bücher.example added." in page
+    assert "<h1>bücher.example <span" in page
 
 
 @pytest.mark.parametrize(
@@ -56,7 +59,8 @@ def test_the_same_idn_in_unicode_or_punycode_is_one_domain(client_for, owner, or
     client = client_for(owner)
     create(client, org_a, "bücher.example")
     response = create(client, org_a, "xn--bcher-kva.example")
-    assert response.status_code == 200 and "already active" in response.content.decode()
+    assert response.status_code == 200
+    assert "You have already added this domain." in response.content.decode()
     assert Domain.objects.count() == 1
 
 

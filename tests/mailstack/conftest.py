@@ -1,7 +1,8 @@
-"""Dovecot and Postfix from deploy/, started once per session on free loopback ports in a
-temporary directory, plus helpers that speak IMAP, POP3 and SMTP with Python's own clients."""
+"""Dovecot, Postfix and rspamd from deploy/, started once per session on free loopback ports in
+a temporary directory, plus helpers that speak IMAP, POP3 and SMTP with Python's own clients."""
 
 import contextlib
+import email
 import imaplib
 import os
 import poplib
@@ -9,10 +10,12 @@ import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +25,15 @@ from django.conf import settings as django_settings
 from tempusmail.celery import worker_command
 from tests.conftest import PASSWORD, ROOT, need
 
+from .dnsstub import NxdomainServer
+
 sys.path.insert(0, str(ROOT / "deploy"))
 import render  # noqa: E402  (deploy/render.py: the same renderer make mailstack uses)
 
 MAIL_UID = 5000
+# rspamd's compiled Hyperscan regexps, kept across runs and worktrees: a cold start takes
+# 15-40 s, a warm one about a second. Outside any home directory: rspamd's own user writes it.
+RSPAMD_HS_CACHE = os.environ.get("RSPAMD_HS_CACHE") or "/var/cache/tempusmail-tests/rspamd-hs"
 
 
 def free_ports(count: int) -> list[int]:
@@ -49,12 +57,23 @@ def wait_port(port: int, timeout: float = 15) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def start_redis(base: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        + ["--appendonly", "no", "--dir", str(base)],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return proc
+
+
 @dataclass
 class Stack:
     dir: Path
     values: dict
     env: dict
     procs: list = field(default_factory=list)
+    redis: subprocess.Popen | None = None
 
     def port(self, name: str) -> int:
         return int(self.values[f"{name}_PORT"])
@@ -67,6 +86,14 @@ class Stack:
         path = self.dir / "log" / "dovecot.log"
         return path.read_text() if path.exists() else ""
 
+    def stop_redis(self) -> None:
+        """The stack's own Redis (sending limits) goes down, as an outage would take it."""
+        self.redis.terminate()
+        self.redis.wait(timeout=10)
+
+    def start_redis(self) -> None:
+        self.redis = start_redis(self.dir, int(self.values["REDIS_PORT"]))
+
 
 @pytest.fixture(scope="package")
 def mailstack():
@@ -76,18 +103,36 @@ def mailstack():
         yield stack
 
 
+def wait_rspamd(port: int, timeout: float = 300) -> None:
+    """rspamd's scanner answers /ping once its rules are loaded (slow only on a cold cache)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        url = f"http://127.0.0.1:{port}/ping"
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
+            if answer.read().strip() == b"pong":
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"rspamd did not answer on 127.0.0.1:{port}")
+
+
 @contextlib.contextmanager
-def run_stack(directory_url: str = ""):
-    """Render deploy/ into a temporary directory and run Dovecot, Postfix and the policy
-    service from it; the mail directory is SQLite in there unless a URL is given."""
+def run_stack(directory_url: str = "", **overrides: str):
+    """Render deploy/ into a temporary directory and run Dovecot, Postfix, rspamd and the
+    policy service from it; the mail directory is SQLite in there unless a URL is given.
+    This stack accepts passwords without TLS (PLAINTEXT_AUTH=yes) unless overridden."""
     need(bool(shutil.which("dovecot") and shutil.which("postfix")), "Dovecot/Postfix missing")
+    need(bool(shutil.which("rspamd")), "rspamd missing")
     need(os.geteuid() == 0, "Dovecot and Postfix run from a private config as root")
+    need(bool(shutil.which("redis-server")), "redis-server missing")
     base = Path(tempfile.mkdtemp(prefix="tm-mailstack-"))
     base.chmod(0o755)  # Dovecot's and Postfix's own users must reach their files
     saved: dict = {}
+    dns = NxdomainServer().__enter__()
     try:  # a failed preparation leaves nothing behind either
         names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
-        ports = dict(zip(names, free_ports(len(names)), strict=True))
+        names += ["IMAPS", "POP3S", "SUBMISSIONS", "RSPAMD", "RSPAMD_NORMAL", "RSPAMD_CONTROLLER"]
+        names += ["WEBMAIL_IMAP", "WEBMAIL_SUBMISSION"]  # the webmail's own ports
+        ports = dict(zip([*names, "REDIS"], free_ports(len(names) + 1), strict=True))
         policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
         values = render.render(
             base,
@@ -102,7 +147,17 @@ def run_stack(directory_url: str = ""):
                 "AUTH_FAILURE_DELAY": "0",  # no brute-force delays: the tests fail on purpose
                 "AUTH_PENALTY_MODE": "0",
                 "MAIL_DIRECTORY_URL": directory_url,
+                "PLAINTEXT_AUTH": "yes",  # the tests log in on the plain ports
+                "RSPAMD_DNS": f"127.0.0.1:{dns.port}",
+                "RSPAMD_HS_CACHE": RSPAMD_HS_CACHE,
+                "RSPAMD_MAP_WATCH_INTERVAL": "5s",  # file maps reread every 0.5 s
+                **overrides,
             },
+        )
+        subprocess.run(
+            [ROOT / "deploy" / "tls-selfsigned.sh", values["TLS_CERT"], values["TLS_KEY"]]
+            + [values["HOSTNAME"]],
+            check=True,
         )
         for sub in ("mail", "state"):
             (base / "root" / sub).mkdir(parents=True)
@@ -112,8 +167,11 @@ def run_stack(directory_url: str = ""):
             "MAIL_ROOT": values["MAIL_ROOT"],
             "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
             "DOVECOT_CONFIG": str(base / "dovecot.conf"),
-            # Its own Redis database: other test runs on this machine flush the cache's (14).
-            "POLICY_REDIS_URL": django_settings.POLICY_REDIS_URL.rsplit("/", 1)[0] + "/12",
+            "DKIM_KEY_DIR": values["DKIM_KEY_DIR"],
+            # Its own Redis server (sending limits), which a test may stop and start again.
+            "POLICY_REDIS_URL": f"redis://127.0.0.1:{ports['REDIS']}/0",
+            # abuse@ of every domain: a mailbox of the stack (tests/mailstack/test_domains.py).
+            "PLATFORM_ABUSE_ADDRESS": "desk@desk.example",
         }
         saved.update({k: getattr(django_settings, k) for k in env if hasattr(django_settings, k)})
         for key, value in env.items():
@@ -125,9 +183,19 @@ def run_stack(directory_url: str = ""):
         for key, value in saved.items():
             setattr(django_settings, key, value)
         shutil.rmtree(base, ignore_errors=True)
+        dns.__exit__()
         raise
-    stack = Stack(dir=base, values=values, env=env)
+    stack = Stack(dir=base, values={**values, "REDIS_PORT": str(ports["REDIS"])}, env=env)
     try:
+        rspamd_log = open(base / "log" / "rspamd.out", "w")  # noqa: SIM115
+        stack.procs.append(
+            subprocess.Popen(
+                ["sh", str(base / "rspamd" / "run.sh")],
+                stdout=rspamd_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        stack.start_redis()
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
         subprocess.run(["postfix", "-c", str(base / "postfix"), "start"], check=True)
         if policy:
@@ -148,20 +216,25 @@ def run_stack(directory_url: str = ""):
                     stderr=subprocess.STDOUT,
                 )
             )
-        for name in names if policy else names[:-1]:
-            wait_port(ports[name])
+        wait_rspamd(ports["RSPAMD_NORMAL"])
+        for name in names:
+            if name != "POLICY" or policy:
+                wait_port(ports[name])
         yield stack
     finally:
         subprocess.run(["postfix", "-c", str(base / "postfix"), "stop"], check=False)
         subprocess.run(
             ["doveadm", "-c", str(base / "dovecot.conf"), "stop"], check=False, capture_output=True
         )
-        for proc in stack.procs:
+        for proc in [*stack.procs, stack.redis]:
+            if proc is None:
+                continue
             proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
         for key, value in saved.items():
             setattr(django_settings, key, value)
+        dns.__exit__()
         if os.environ.get("KEEP_MAILSTACK") != "1":
             shutil.rmtree(base, ignore_errors=True)
 
@@ -175,7 +248,7 @@ def stack(mailstack, settings):
     for key, value in mailstack.env.items():
         setattr(settings, key, value)
     with DovecotBackend().connect() as db, db.transaction():
-        for table in ("forward", "alias", "mailbox", "domain"):
+        for table in ("forward", "alias", "domain_alias", "mailbox", "domain", "dkim_key"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     return mailstack
 
@@ -267,11 +340,21 @@ class POP(poplib.POP3):
         return socket.create_connection((self.host, self.port), timeout, source_address=source)
 
 
+# The exact refusals of a login Dovecot turns down (wrong password, service off, deactivated,
+# outside the allowed networks): the negative checks below accept these and nothing else, so
+# a broken server fails the test instead of passing it.
+IMAP_REFUSAL = "[AUTHENTICATIONFAILED] Authentication failed."
+POP_REFUSAL = b"-ERR [AUTH] Authentication failed."
+SMTP_AUTH_REFUSAL = 535
+
+
 def imap_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:
+    """True if the login is let in; False for Dovecot's refusal; anything else fails."""
     client = IMAP(stack.port("IMAP"), source)
     try:
         client.login(address, password)
-    except imaplib.IMAP4.error:
+    except imaplib.IMAP4.error as exc:
+        assert IMAP_REFUSAL in str(exc), f"IMAP login {address}: {exc}"
         return False
     finally:
         with contextlib.suppress(Exception):
@@ -284,7 +367,8 @@ def pop_ok(stack, address: str, password: str = PASSWORD, source: str | None = N
     try:
         client.user(address)
         client.pass_(password)
-    except poplib.error_proto:
+    except poplib.error_proto as exc:
+        assert exc.args[0] == POP_REFUSAL, f"POP3 login {address}: {exc}"
         return False
     finally:
         with contextlib.suppress(Exception):
@@ -296,7 +380,8 @@ def smtp_auth_ok(stack, address: str, password: str = PASSWORD) -> bool:
     with smtplib.SMTP("127.0.0.1", stack.port("SUBMISSION"), timeout=10) as client:
         try:
             client.login(address, password)
-        except smtplib.SMTPAuthenticationError:
+        except smtplib.SMTPAuthenticationError as exc:
+            assert exc.smtp_code == SMTP_AUTH_REFUSAL, f"SMTP AUTH {address}: {exc}"
             return False
     return True
 
@@ -306,6 +391,12 @@ def message(sender: str, to: str, subject: str, body: str = "Hello.", headers: s
         f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n{headers}"
         f"Message-ID: <{time.monotonic_ns()}@test>\r\n\r\n{body}\r\n"
     )
+
+
+# rspamd's test patterns: the standard GTUBE string is rejected at SMTP, the "YJS" variant
+# is tagged as spam ("add header") like any message over the threshold.
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+GTUBE_TAG = "Y" + GTUBE[1:]
 
 
 def send(stack, sender: str, rcpt: str, subject: str, **kw) -> None:
@@ -342,3 +433,39 @@ def wait_subject(stack, address: str, subject: str, mailbox: str = "INBOX", time
         interval=0.3,
         what=f"{subject!r} in {address} {mailbox}",
     )
+
+
+def fetch_message(stack, address: str, subject: str, mailbox: str = "INBOX") -> bytes:
+    """The whole stored message with this subject, as IMAP returns it."""
+    client = IMAP(stack.port("IMAP"))
+    try:
+        client.login(address, PASSWORD)
+        client.select(mailbox, readonly=True)
+        _typ, data = client.search(None, "SUBJECT", f'"{subject}"')
+        nums = data[0].split()
+        assert nums, f"no {subject!r} in {address} {mailbox}"
+        _typ, parts = client.fetch(nums[-1], "(BODY.PEEK[])")
+        return parts[0][1]
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+
+
+def header_values(stack, address: str, subject: str, name: str, mailbox="INBOX") -> list[str]:
+    message = email.message_from_bytes(fetch_message(stack, address, subject, mailbox))
+    return [str(value) for value in message.get_all(name, [])]
+
+
+def tls_context(stack) -> ssl.SSLContext:
+    """A client context that trusts only the stack's self-signed certificate (and checks the
+    name: 127.0.0.1 is in its subjectAltName)."""
+    return ssl.create_default_context(cafile=stack.values["TLS_CERT"])
+
+
+def submit(stack, login: str, rcpt: str, subject: str, sender: str = "", **kw) -> None:
+    """Send as a mail client does: submission port, STARTTLS, SMTP AUTH as `login`."""
+    sender = sender or login
+    with smtplib.SMTP("127.0.0.1", stack.port("SUBMISSION"), timeout=10) as client:
+        client.starttls(context=tls_context(stack))
+        client.login(login, PASSWORD)
+        client.sendmail(sender, [rcpt], message(sender, rcpt, subject, **kw))

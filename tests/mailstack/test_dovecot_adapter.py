@@ -63,7 +63,7 @@ def test_sieve_files_spam_and_quotes_the_autoresponder_with_its_dates():
         end=None,
     )
     script = sieve_script(state(autoresponder=reply))
-    assert 'fileinto :create "Junk"' in script
+    assert 'if header :is "X-Spam" "Yes" {\n  fileinto :create "Junk";' in script
     assert 'currentdate :zone "+0000" :value "ge" "iso8601" "2026-01-01T08:00:00"' in script
     assert '"le"' not in script
     assert ':subject "Out \\"today\\""' in script
@@ -71,3 +71,11 @@ def test_sieve_files_spam_and_quotes_the_autoresponder_with_its_dates():
     assert ':addresses ["ann@a.example", "sales@a.example"]' in script
     assert "Junk" not in sieve_script(state(spam_to_inbox=True))
     assert "vacation :days" not in sieve_script(state(autoresponder=reply, active=False))
+
+
+def test_the_reject_reply_is_the_closest_ascii_on_one_line():
+    row = mailbox_row(
+        state(reject_message="Non è più attiva.\n«Scrivete» a info — grazie… Straße 5 €\t日本")
+    )
+    assert row["reject_text"] == 'Non e piu attiva. "Scrivete" a info - grazie... Strasse 5 EUR ??'
+    assert len(mailbox_row(state(reject_message="x" * 2000))["reject_text"]) == 400

@@ -30,7 +30,7 @@ def test_deactivate_refuses_everything_and_reactivate_keeps_the_mail(
     wait_online(account)
     send(stack, "someone@outside.test", "life1@a.example", "before")
     wait_subject(stack, "life1@a.example", "before")
-    assert imap_ok(stack, "life1@a.example")  # cached by Dovecot's auth cache now
+    assert imap_ok(stack, "life1@a.example")  # a server that kept anything keeps it now
 
     services.account_deactivate(account=account)
     wait_online(account)
@@ -39,7 +39,7 @@ def test_deactivate_refuses_everything_and_reactivate_keeps_the_mail(
     assert not smtp_auth_ok(stack, "life1@a.example")
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
         send(stack, "someone@outside.test", "life1@a.example", "while off")
-    assert refused.value.recipients["life1@a.example"][0] // 100 == 5
+    assert refused.value.recipients["life1@a.example"][0] == 550
 
     account.refresh_from_db()
     services.account_reactivate(account=account)

@@ -27,7 +27,7 @@ def test_create_then_imap_pop_smtp_login_and_wrong_password(
 def test_password_change_takes_effect_at_once(stack, mail_worker, domain_a, make_account):
     account = make_account(domain_a, "login2")
     wait_online(account)
-    assert imap_ok(stack, "login2@a.example")  # now in Dovecot's auth cache
+    assert imap_ok(stack, "login2@a.example")  # a server that kept anything keeps it now
     new = "Another-Secret-Pass-42"
     services.account_set_password(account=account, password_hash=make_password(new))
     wait_online(account)

@@ -1,6 +1,7 @@
 """The Postfix policy service over a real socket, counting in the real Redis."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -8,10 +9,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 
 from tempusmail.policy import store
 from tempusmail.policy.server import PolicyServer
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, need, wait_until
 
 from .conftest import T0, PolicyClient, ThreadedPolicy
 
@@ -188,6 +190,46 @@ def test_redis_down_is_a_temporary_failure(clock, address):
         assert "try again later" in action
     finally:
         server.stop()
+
+
+def test_a_redis_restart_does_not_defer_the_next_message(clock, address, tmp_path):
+    """Connections in the pool that the old Redis closed are replaced, not reported."""
+    need(bool(shutil.which("redis-server")), "redis-server missing")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+        )
+
+        def up() -> bool:
+            try:
+                return redis.Redis.from_url(url).ping()
+            except redis.ConnectionError:
+                return False
+
+        wait_until(up, what="private Redis")
+        redis.Redis.from_url(url).set(store.limit_key(address), 5)
+        return proc
+
+    proc = start()
+    server = ThreadedPolicy(url, clock)
+    try:
+        client = server.connect()
+        assert client.send_message(address) == "DUNNO"
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc = start()
+        assert client.send_message(address) == "DUNNO"
+    finally:
+        server.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def test_sent_24h_counts_several_addresses_at_once(redis_url):

@@ -27,9 +27,3 @@ def portal(client, alice):
     """A client signed in as alice, the owner of account_a."""
     client.force_login(alice.user)
     return client
-
-
-def reload(account):
-    account.refresh_from_db()
-    account.user.refresh_from_db()
-    return account

@@ -3,8 +3,6 @@
 from django.test import Client
 from django.urls import reverse
 
-from .conftest import reload
-
 ON = {
     "autoreply_enabled": "on",
     "autoreply_subject": "Out of office",
@@ -14,13 +12,13 @@ ON = {
 }
 
 
-def test_turn_on_autoresponder_shows_updating_to_admins(portal, alice, operator):
+def test_turn_on_autoresponder_shows_updating_to_admins(portal, alice, operator, reload):
     version = alice.desired_version
     alice.applied_version = version
     alice.save(update_fields=["applied_version"])
     response = portal.post(reverse("portal:autoresponder"), ON)
     assert response.status_code == 302
-    reload(alice)
+    alice = reload(alice)
     assert alice.autoreply_enabled and alice.autoreply_subject == "Out of office"
     assert alice.desired_version == version + 1
     admin = Client()
@@ -29,7 +27,7 @@ def test_turn_on_autoresponder_shows_updating_to_admins(portal, alice, operator)
     assert "badge-updating" in body
 
 
-def test_push_carries_the_autoresponder(portal, alice, memory_backend):
+def test_push_carries_the_autoresponder(portal, alice, memory_backend, reload):
     from accounts.sync import account_push
 
     portal.post(reverse("portal:autoresponder"), ON)
@@ -39,7 +37,7 @@ def test_push_carries_the_autoresponder(portal, alice, memory_backend):
     assert reload(alice).status == "online"
 
 
-def test_end_before_start_refused(portal, alice):
+def test_end_before_start_refused(portal, alice, reload):
     response = portal.post(
         reverse("portal:autoresponder"), {**ON, "autoreply_end": "2026-07-01T09:00"}
     )
@@ -48,13 +46,21 @@ def test_end_before_start_refused(portal, alice):
     assert not reload(alice).autoreply_enabled
 
 
-def test_message_required_when_on(portal, alice):
+def test_message_required_when_on(portal, alice, reload):
     response = portal.post(reverse("portal:autoresponder"), {**ON, "autoreply_body": ""})
     assert response.status_code == 200
     assert not reload(alice).autoreply_enabled
 
 
-def test_turn_off(portal, alice):
+def test_turn_off(portal, alice, reload):
     portal.post(reverse("portal:autoresponder"), ON)
     portal.post(reverse("portal:autoresponder"), {**ON, "autoreply_enabled": ""})
+    assert not reload(alice).autoreply_enabled
+
+
+def test_the_form_says_how_long_the_message_may_be(portal, alice, reload):
+    page = portal.get(reverse("portal:autoresponder")).content.decode()
+    assert 'maxlength="5000"' in page and "At most 5,000 characters." in page
+    response = portal.post(reverse("portal:autoresponder"), {**ON, "autoreply_body": "x" * 5001})
+    assert response.status_code == 200 and "at most 5000 characters" in response.content.decode()
     assert not reload(alice).autoreply_enabled

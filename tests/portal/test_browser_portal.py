@@ -1,62 +1,35 @@
 """In headless Chromium: an end user signs in, switches to Italian, creates an HTML signature
 set as default, and turns on the autoresponder."""
 
-import contextlib
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, need
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@contextlib.contextmanager
-def chromium_page():
-    """A page in Debian's headless Chromium. Playwright's sync API runs an event loop in this
-    thread, so the test touches the database only before and after this block."""
-    need(Path(CHROMIUM).exists(), "Debian's chromium is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "playwright is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.dialogs = dialogs
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+@pytest.fixture
+def page(chromium):
+    """A page in Debian's headless Chromium (tests/conftest.py) that records dialogs."""
+    context = chromium.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    return page
 
 
 def _field(page, name: str):
     return page.locator(f'[name="{name}"]')
 
 
-@pytest.fixture
-def http_cookies(settings):
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-
-
-def test_end_user_portal_in_italian(live_server, http_cookies, alice, italian_catalog):
+def test_end_user_portal_in_italian(live_server, page, alice, italian_catalog):
     address, version = alice.address, alice.desired_version
-    with chromium_page() as page:
-        _walk_through(page, live_server.url, address)
-        assert page.dialogs == []
+    _walk_through(page, live_server.url, address)
+    assert page.dialogs == []
 
     from webmail_settings.models import Signature
 

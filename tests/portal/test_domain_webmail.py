@@ -4,8 +4,6 @@ from django.urls import reverse
 
 from webmail_settings.models import DomainWebmail
 
-from .conftest import reload
-
 DEFAULTS = {
     "language": "it",
     "time_zone": "Europe/Rome",
@@ -33,7 +31,9 @@ def test_new_accounts_start_with_domain_defaults(client_for, owner, domain_a, ma
     assert (account.user.language, account.user.time_zone) == ("it", "Europe/Rome")
 
 
-def test_existing_accounts_keep_their_choice_unless_asked(client_for, owner, domain_a, alice):
+def test_existing_accounts_keep_their_choice_unless_asked(
+    client_for, owner, domain_a, alice, reload
+):
     client = client_for(owner)
     client.post(reverse("portal:domain_webmail", args=[domain_a.pk]), DEFAULTS)
     assert reload(alice).webmail_language == "en"
@@ -41,7 +41,7 @@ def test_existing_accounts_keep_their_choice_unless_asked(client_for, owner, dom
         reverse("portal:domain_webmail", args=[domain_a.pk]),
         {**DEFAULTS, "apply_to_existing": "on"},
     )
-    reload(alice)
+    alice = reload(alice)
     assert (alice.webmail_language, alice.date_format, alice.user.language) == (
         "it",
         "d.m.Y",
@@ -49,7 +49,7 @@ def test_existing_accounts_keep_their_choice_unless_asked(client_for, owner, dom
     )
 
 
-def test_per_account_webmail_section_overrides(client_for, operator, alice):
+def test_per_account_webmail_section_overrides(client_for, operator, alice, reload):
     response = client_for(operator).post(
         reverse("accounts:settings", args=[alice.pk, "webmail"]),
         {

@@ -6,8 +6,6 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from .conftest import reload
-
 ITALIAN = {
     "language": "it",
     "time_zone": "Europe/Rome",
@@ -22,10 +20,10 @@ def test_preferences_show_the_current_values(portal, alice):
     assert '<option value="d/m/Y" selected>' in body
 
 
-def test_user_changes_preferences(portal, alice):
+def test_user_changes_preferences(portal, alice, reload):
     response = portal.post(reverse("portal:preferences"), ITALIAN)
     assert response.status_code == 302
-    reload(alice)
+    alice = reload(alice)
     assert (alice.webmail_language, alice.webmail_time_zone) == ("it", "Europe/Rome")
     assert (alice.date_format, alice.time_format) == ("Y-m-d", "h:i A")
     assert (alice.user.language, alice.user.time_zone) == ("it", "Europe/Rome")
@@ -40,7 +38,7 @@ def test_user_changes_preferences(portal, alice):
         ("time_format", "G"),
     ],
 )
-def test_invalid_preference_is_refused(portal, alice, field, value):
+def test_invalid_preference_is_refused(portal, alice, field, value, reload):
     response = portal.post(reverse("portal:preferences"), {**ITALIAN, field: value})
     assert response.status_code == 200
     assert "errorlist" in response.content.decode() or "error" in response.content.decode()
@@ -83,7 +81,7 @@ def test_dates_in_user_time_zone_and_format(portal, alice):
     assert "2026-12-31 11:30 PM" in body
 
 
-def test_autoresponder_form_reads_times_in_user_time_zone(portal, alice):
+def test_autoresponder_form_reads_times_in_user_time_zone(portal, alice, reload):
     portal.post(reverse("portal:preferences"), {**ITALIAN, "language": "en"})
     portal.post(
         reverse("portal:autoresponder"),

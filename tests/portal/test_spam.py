@@ -4,14 +4,12 @@ import re
 
 from django.urls import reverse
 
-from .conftest import reload
 
-
-def test_spam_to_inbox(portal, alice):
+def test_spam_to_inbox(portal, alice, reload):
     version = alice.desired_version
     response = portal.post(reverse("portal:spam"), {"spam_to_inbox": "on"})
     assert response.status_code == 302
-    reload(alice)
+    alice = reload(alice)
     assert alice.spam_to_inbox and alice.desired_version == version + 1
     body = portal.get(reverse("portal:spam")).content.decode()
     assert re.search(r'<input[^>]*name="spam_to_inbox"[^>]*checked', body)

@@ -46,6 +46,8 @@ def test_personal_token_dies_with_api_access_or_deactivation(domain_a, make_acco
     account_services.account_update(account=account, values={"api_access": False})
     assert call(client, "GET", "/api/v1/me/", key).status_code == 401
     account_services.account_update(account=account, values={"api_access": True})
+    assert call(client, "GET", "/api/v1/me/", key).status_code == 401  # stays revoked
+    _token, key = services.token_create(user=account.user, name="t2")
     assert call(client, "GET", "/api/v1/me/", key).status_code == 200
     account_services.account_deactivate(account=account)
     assert call(client, "GET", "/api/v1/me/", key).status_code == 401

@@ -3,39 +3,21 @@ enrollment, reads the key from the page, confirms with a TOTP code, saves the ba
 then signs in again with a fresh code. Debian's /usr/bin/chromium driven by Playwright."""
 
 import base64
-import os
 import re
 
 import pytest
-from django.db import connections
 from django_otp.oath import totp
 
-from tests.conftest import PASSWORD, need
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def page(settings, monkeypatch):
-    need(os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain HTTP server
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            context = browser.new_context()
-            tab = context.new_page()
-            tab.set_default_timeout(15_000)
-            yield tab
-        finally:
-            browser.close()
-            connections.close_all()
+def page(chromium):
+    tab = chromium.new_context().new_page()
+    tab.set_default_timeout(15_000)
+    return tab
 
 
 def code_for(secret: str, step_offset: int = 0) -> str:

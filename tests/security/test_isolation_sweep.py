@@ -1,10 +1,13 @@
 """Tenant isolation sweep: every URL of the project (enumerated from the resolver, so a new URL
 is swept without anyone listing it), its path arguments filled with organization B's objects,
 requested with GET and POST by each role of organization A and by an end user of A. Every
-answer must be 403 or 404 and carry none of B's data. The API is swept again with A's tokens."""
+answer to a URL naming B's object must be a 404 (never a 403 that tells it exists), or a refusal
+made before any lookup, identical for an id that exists nowhere; and none may carry B's data.
+The API is swept again with A's tokens."""
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -13,7 +16,14 @@ from accounts import services as account_services
 from security import services as security_services
 
 # Marks of organization B's data that must never appear in an answer to A.
-B_MARKS = ("b.example", "Org B", "admin@b.test", "B-only-signature")
+B_MARKS = (
+    "b.example",
+    "Org B",
+    "admin@b.test",
+    "B-only-signature",
+    "B-only-service",
+    "b-only-login@elsewhere.test",
+)
 # The Django admin is for staff: non-staff are sent to sign in (checked below, not swept).
 SKIP_NAMESPACES = ("admin",)
 # A GET on a POST-only view is refused before any lookup: it reveals nothing.
@@ -34,12 +44,28 @@ def walk(resolver=None, prefix="", namespace=""):
 
 @pytest.fixture
 def b_objects(account_b, admin_b, org_b, domain_b):
-    from webmail_settings.models import Signature
+    from webmail_settings import crypto
+    from webmail_settings.models import EmailService, ExternalMailbox, Signature
 
     alias = account_services.alias_add(account=account_b, address="bobby@b.example")
     token, _key = security_services.token_create(user=admin_b, name="b", organization=org_b)
     signature = Signature.objects.create(
         account=account_b, identity=account_b.address, name="B-only-signature", text="B"
+    )
+    service = EmailService.objects.create(
+        organization=org_b,
+        name="B-only-service",
+        imap_host="imap.b-only.test",
+        imap_port=993,
+        smtp_host="smtp.b-only.test",
+        smtp_port=465,
+    )
+    connection = ExternalMailbox.objects.create(
+        organization=org_b,
+        account=account_b,
+        service=service,
+        login="b-only-login@elsewhere.test",
+        password_encrypted=crypto.encrypt("B-secret"),
     )
     return {
         "domain": domain_b,
@@ -47,6 +73,8 @@ def b_objects(account_b, admin_b, org_b, domain_b):
         "alias": alias,
         "token": token,
         "signature": signature,
+        "email_service": service,
+        "external_mailbox": connection,
     }
 
 
@@ -58,6 +86,8 @@ PK_BY_SEGMENT = {
     "accounts": "account",
     "tokens": "token",
     "signatures": "signature",
+    "email-services": "email_service",
+    "mailboxes": "external_mailbox",
 }
 STRING_KWARGS = {"section": "security", "token": "set-password"}
 # Pages for people who cannot sign in (password recovery): a signed-in user is sent away.
@@ -123,7 +153,7 @@ def sweep(client, user, role, b_objects):
             assert response.status_code != 500, f"{method} {url} as {role}: 500"
             assert_clean(response, url, method, role)
             if has_args:
-                allowed = {403, 404}
+                allowed = {404}
                 if method == "GET":
                     allowed.add(METHOD_NOT_ALLOWED)
                 if anonymous_only:
@@ -133,8 +163,33 @@ def sweep(client, user, role, b_objects):
                 assert response.status_code in allowed, (
                     f"{method} {url} as {role} answered {response.status_code}"
                 )
+                if response.status_code != 404:  # refused before any lookup: B's id or none
+                    assert_same_as_for_no_object(client, method, route, response, role)
             swept += 1
     assert swept > 60
+
+
+# Ids that exist nowhere: what a refusal made before any lookup must look like for B's too.
+NO_OBJECTS = {
+    name: SimpleNamespace(pk=2**40, user_id=2**40)
+    for name in (
+        "domain",
+        "account",
+        "alias",
+        "token",
+        "signature",
+        "email_service",
+        "external_mailbox",
+    )
+}
+
+
+def assert_same_as_for_no_object(client, method, route, response, who):
+    ghost = client.generic(method, fill(route, NO_OBJECTS))
+    assert (ghost.status_code, ghost.get("Location")) == (
+        response.status_code,
+        response.get("Location"),
+    ), f"{method} {route} as {who}: B's object answers unlike a missing one"
 
 
 def test_admin_sends_non_staff_to_sign_in(client, owner, account_b):
@@ -170,9 +225,16 @@ def test_no_token_of_a_reaches_b_through_the_api(client, a_tokens, b_objects):
                     content_type="application/json",
                     HTTP_AUTHORIZATION=f"Bearer {key}",
                 )
-                assert response.status_code in (403, 404), (
-                    f"{method} {url} with {who}'s token answered {response.status_code}"
-                )
+                if who == "enduser":  # a personal token: refused before any lookup
+                    assert response.status_code == 403, (method, url)
+                    ghost = client.generic(
+                        method, fill(route, NO_OBJECTS), HTTP_AUTHORIZATION=f"Bearer {key}"
+                    )
+                    assert ghost.json() == response.json(), (method, url)
+                else:
+                    assert response.status_code == 404, (
+                        f"{method} {url} with {who}'s token answered {response.status_code}"
+                    )
                 assert_clean(response, url, method, who)
     # B's token list, too: A cannot see or use them
     listing = client.get("/api/v1/domains/", HTTP_AUTHORIZATION=f"Bearer {a_tokens['owner']}")
@@ -187,13 +249,78 @@ def test_the_sweep_catches_an_unscoped_view_and_an_unknown_argument(
         sweep(client, owner, "owner", b_objects)
     from tests.security import leaky_urls
 
-    leaky_urls.urlpatterns, saved = leaky_urls.mystery_urlpatterns, leaky_urls.urlpatterns
+    saved = leaky_urls.urlpatterns
     try:
         from django.urls import clear_url_caches
 
+        leaky_urls.urlpatterns = leaky_urls.telling_urlpatterns
+        clear_url_caches()
+        with pytest.raises(AssertionError, match="telling/accounts/.* answered 403"):
+            sweep(client, owner, "owner", b_objects)
+        leaky_urls.urlpatterns = leaky_urls.mystery_urlpatterns
         clear_url_caches()
         with pytest.raises(pytest.fail.Exception, match="widget_id"):
             sweep(client, owner, "owner", b_objects)
     finally:
         leaky_urls.urlpatterns = saved
         clear_url_caches()
+
+
+# --- privilege escalation (issue 9): a mailbox whose login also belongs to organization B ---
+
+
+@pytest.fixture
+def climb_target(domain_a, make_account, org_a, org_b):
+    """A mailbox of A whose login is an operator of A and the owner of B."""
+    from domains.models import Membership, Role
+    from webmail_settings import crypto
+    from webmail_settings.models import EmailService, ExternalMailbox, Signature
+
+    account = make_account(domain_a, "boss")
+    Membership.objects.create(user=account.user, organization=org_a, role=Role.OPERATOR)
+    Membership.objects.create(user=account.user, organization=org_b, role=Role.OWNER)
+    account_services.account_update(account=account, values={"api_access": True})
+    security_services.token_create(user=account.user, name="own")
+    return {
+        "domain": domain_a,
+        "account": account,
+        "alias": account_services.alias_add(account=account, address="bossy@a.example"),
+        "token": security_services.token_create(user=account.user, name="b", organization=org_b)[0],
+        "signature": Signature.objects.create(
+            account=account, identity=account.address, name="sig", text="x"
+        ),
+        "email_service": (
+            service := EmailService.objects.create(
+                organization=org_a,
+                name="A-service",
+                imap_host="imap.a-only.invalid",
+                imap_port=993,
+                smtp_host="smtp.a-only.invalid",
+                smtp_port=465,
+            )
+        ),
+        "external_mailbox": ExternalMailbox.objects.create(
+            organization=org_a,
+            account=account,
+            service=service,
+            login="boss@elsewhere.invalid",
+            password_encrypted=crypto.encrypt("A-secret"),
+        ),
+    }
+
+
+@pytest.mark.parametrize("role", ["owner", "operator", "viewer", "enduser"])
+def test_no_role_of_a_climbs_through_a_shared_login(client, role, request, climb_target, account_a):
+    from .privilege_sweep import panel_sweep
+
+    user = account_a.user if role == "enduser" else request.getfixturevalue(role)
+    target = climb_target["account"]
+    assert panel_sweep(client, user, role, climb_target, target) > 40
+
+
+def test_no_token_of_a_climbs_through_a_shared_login(client, a_tokens, climb_target):
+    from .privilege_sweep import api_sweep
+
+    target = climb_target["account"]
+    for who, key in a_tokens.items():
+        assert api_sweep(client, key, who, climb_target, target) > 20

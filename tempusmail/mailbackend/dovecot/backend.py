@@ -8,15 +8,19 @@ before delivery, so a forward works even when the mailbox is full and "keep a co
 the mailbox itself among the targets; no message is re-injected by Sieve.
 
 Pushes are idempotent upserts guarded by the version: a state older than the stored one is
-ignored. ``doveadm`` flushes the auth cache after a change of password or access, kicks the
-sessions of a deactivated mailbox, and reads quotas; removing an account deletes its mail
-from disk.
+ignored. Dovecot runs without an auth cache (deploy/dovecot), so a change is in effect for
+the next login or delivery as soon as its transaction commits, whatever fails afterwards.
+``doveadm`` kicks the sessions of a deactivated mailbox and reads quotas; removing an account
+deletes its mail from disk.
 """
 
 import contextlib
+import imaplib
 import logging
 import os
+import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 from datetime import UTC, datetime
@@ -26,10 +30,19 @@ from django.conf import settings
 
 from tempusmail.policy import store as policy_store
 
-from ..base import AccountState, BackendError, DomainState, Usage
+from ..base import AccountState, BackendError, DkimKey, DomainState, Usage
 from .directory import Directory
+from .dkim import KeyStore, checked_keys
 from .rows import forward_targets, mailbox_row
-from .schema import MAILBOX_COLUMNS, SCHEMA, SELECT_HELD, SELECT_MAILBOXES, UPSERT_MAILBOX
+from .schema import (
+    ADDED_COLUMNS,
+    MAILBOX_COLUMNS,
+    SCHEMA,
+    SELECT_HELD,
+    SELECT_MAILBOXES,
+    UPSERT_MAILBOX,
+)
+from .xmpp import HOSTS_FILE, write_hosts
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +68,110 @@ class DovecotBackend:
         with self.connect(create=True) as db:
             for statement in SCHEMA:
                 db.execute(statement)
+            self._add_columns(db)
             if not db.sqlite:
                 db.conn.commit()
             else:
                 db.path.chmod(0o644)
+            self._write_xmpp_hosts(db)
         (self.root / "sieve").mkdir(parents=True, exist_ok=True)
 
+    def _add_columns(self, db: Directory) -> None:
+        """Bring a mailbox table created by an older release up to MAILBOX_COLUMNS."""
+        if db.sqlite:
+            held = {row[1] for row in db.execute("PRAGMA table_info(mailbox)").fetchall()}
+        else:
+            held = {
+                row[0]
+                for row in db.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'mailbox' AND table_schema = current_schema()"
+                ).fetchall()
+            }
+        for name, definition in ADDED_COLUMNS.items():
+            if name not in held:  # constant names and types, never input
+                db.execute(f"ALTER TABLE mailbox ADD COLUMN {name} {definition}")
+
+    def _write_xmpp_hosts(self, db: Directory) -> None:
+        """The XMPP server serves the active domains (deploy/prosody reads this file)."""
+        names = [r[0] for r in db.execute("SELECT name FROM domain WHERE active = 1").fetchall()]
+        write_hosts(self.root / HOSTS_FILE, names)
+
     def apply_domain(self, state: DomainState) -> None:
+        keys = checked_keys(state.name, state.dkim_keys)
         with self.connect() as db, db.transaction(state.name):
+            held = db.execute("SELECT version FROM domain WHERE name = ?", (state.name,))
+            held = held.fetchone()
+            if held is not None and held[0] > state.version:
+                log.info("ignored stale push of domain %s v%s", state.name, state.version)
+                return
             db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET active = excluded.active, "
                 "version = excluded.version WHERE domain.version <= excluded.version",
                 (state.name, int(state.active), state.version),
             )
+            # Inside the transaction: a concurrent older push cannot overwrite the files.
+            self._apply_dkim(db, state.name, keys)
+            self._write_xmpp_hosts(db)
+            self._write_default_aliases(db, state)
+        self._write_selector_map()
+
+    def _write_default_aliases(self, db: Directory, state: DomainState) -> None:
+        db.execute("DELETE FROM domain_alias WHERE domain = ?", (state.name,))
+        for address, target in state.default_aliases:
+            db.execute(
+                "INSERT INTO domain_alias (address, domain, target) VALUES (?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET domain = excluded.domain, "
+                "target = excluded.target",
+                (address, state.name, target),
+            )
 
     def remove_domain(self, name: str) -> None:
         with self.connect() as db, db.transaction(name):
             db.execute("DELETE FROM domain WHERE name = ?", (name,))
+            self._apply_dkim(db, name, ())
+            self._write_xmpp_hosts(db)
+            db.execute("DELETE FROM domain_alias WHERE domain = ?", (name,))
+        self._write_selector_map()
+
+    # --- DKIM keys for rspamd (dkim.py) ----------------------------------------------------
+
+    @property
+    def dkim(self) -> KeyStore:
+        return KeyStore(settings.DKIM_KEY_DIR, settings.DKIM_KEY_GROUP)
+
+    def _apply_dkim(self, db: Directory, domain: str, keys: tuple[DkimKey, ...]) -> None:
+        """The domain's key files and rows become exactly `keys`; retired ones are deleted."""
+        rows = db.execute("SELECT selector FROM dkim_key WHERE domain = ?", (domain,))
+        held = {row[0] for row in rows.fetchall()}
+        db.execute("DELETE FROM dkim_key WHERE domain = ?", (domain,))
+        store = self.dkim
+        for key in keys:
+            store.write(domain, key)
+            db.execute(
+                "INSERT INTO dkim_key (domain, selector, active) VALUES (?, ?, ?)",
+                (domain, key.selector, int(key.active)),
+            )
+        for selector in held - {key.selector for key in keys}:
+            store.remove(domain, selector)
+
+    def _write_selector_map(self) -> None:
+        """Rewritten from the committed rows under a lock, so concurrent pushes of different
+        domains cannot lose each other's line."""
+        store = self.dkim
+        if not store.has_map() and not self._active_selectors():
+            return  # no DKIM in use: nothing to tell the filter (no group needed either)
+        with store.map_lock():
+            store.write_map(self._active_selectors())
+
+    def _active_selectors(self) -> list[tuple[str, str]]:
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT k.domain, k.selector FROM dkim_key k JOIN domain d ON d.name = k.domain "
+                "WHERE k.active = 1 AND d.active = 1"
+            ).fetchall()
+        return [(domain, selector) for domain, selector in rows]
 
     def apply_account(self, state: AccountState) -> None:
         row = mailbox_row(state)
@@ -83,11 +182,13 @@ class DovecotBackend:
                 log.info("ignored stale push of %s v%s", state.address, state.version)
                 return
             db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
-            db.execute(
+            added = db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, 1, 0) "
                 "ON CONFLICT (name) DO NOTHING",
                 (row["domain"],),
-            )
+            ).rowcount
+            if added:
+                self._write_xmpp_hosts(db)
             db.execute("DELETE FROM alias WHERE mailbox = ?", (state.address,))
             for alias in state.aliases:
                 db.execute(
@@ -103,13 +204,11 @@ class DovecotBackend:
                 )
             # Inside the transaction: a concurrent older push cannot overwrite the file.
             self._write_sieve(state.address, row["sieve"])
-        self._set_limit(state)
-        if held is not None:
-            # Every update flushes (not only a changed password or access): if a flush
-            # failed, the retried push finds the row already written and must flush anyway.
-            self.doveadm("auth", "cache", "flush", state.address)
-        if held is not None and held[2] and not state.active:
+        # The directory is committed: logins and deliveries follow it from now on. What comes
+        # after may fail (Redis down) and is retried; the account stays Updating until then.
+        if not state.active:
             self.doveadm("kick", state.address, check=False)  # end open IMAP/POP3 sessions
+        self._set_limit(state)
 
     def remove_account(self, address: str) -> None:
         with self.connect() as db, db.transaction(address):
@@ -117,7 +216,6 @@ class DovecotBackend:
             db.execute("DELETE FROM alias WHERE mailbox = ?", (address,))
             db.execute("DELETE FROM forward WHERE address = ?", (address,))
         self.doveadm("kick", address, check=False)  # no session: nothing to kick
-        self.doveadm("auth", "cache", "flush", address)
         home = self.home(address)
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(home)
@@ -175,6 +273,24 @@ class DovecotBackend:
                 raise BackendError(f"doveadm {' '.join(args)} failed: {err}")
         return done.stdout
 
+    def open_mailbox(self, address: str) -> imaplib.IMAP4:
+        """An IMAP session on the user's own mailbox, pre-authenticated by running Dovecot's
+        imap binary for that user (`doveadm exec imap -u`): imports write through Dovecot
+        itself (quota, indexes, flags) without knowing the user's password."""
+        config = settings.DOVECOT_CONFIG
+        if config and not Path(config).exists():
+            raise BackendError(f"DOVECOT_CONFIG {config} does not exist")
+        cmd = [settings.DOVEADM, *(["-c", config] if config else []), "exec", "imap"]
+        cmd += ["-u", address]
+        try:
+            session = imaplib.IMAP4_stream(shlex.join(cmd))
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise BackendError(f"could not open the mailbox of {address}: {exc}") from exc
+        if session.state != "AUTH":
+            session.shutdown()
+            raise BackendError(f"the mailbox of {address} did not open: {session.welcome!r}")
+        return session
+
     def policy_store(self):
         """tempusmail.policy.store (sending limits and counters in Redis), if configured."""
         if not getattr(settings, "POLICY_REDIS_URL", ""):
@@ -197,23 +313,28 @@ class DovecotBackend:
             return {}
         storage = self._storage(addresses)
         logins = self._last_logins(set(addresses))
-        sent: dict[str, int] = {}
+        sent: dict[str, int] | None = {}
         store = self.policy_store()
         if store is not None:
             try:
                 sent = store.sent_24h(addresses)
             except Exception:  # noqa: BLE001 - the counters come back at the next run
                 log.warning("could not read the sending counters", exc_info=True)
+                sent = None
+        # A value that could not be read is None (unknown), never 0: the panel keeps the last
+        # one it knew instead of showing every mailbox empty after one failed read.
         return {
             a: Usage(
-                storage_bytes=storage.get(a, 0), last_login=logins.get(a), sent_24h=sent.get(a, 0)
+                storage_bytes=storage.get(a),
+                last_login=logins.get(a),
+                sent_24h=sent.get(a, 0) if sent is not None else None,
             )
             for a in addresses
         }
 
     def _storage(self, addresses: list[str]) -> dict[str, int]:
         """Bytes used per mailbox, from Dovecot's quota (one doveadm run per batch; the
-        STORAGE value is in kilobytes)."""
+        STORAGE value is in kilobytes). A mailbox doveadm did not answer for is left out."""
         with tempfile.NamedTemporaryFile("w", suffix=".users") as users:
             users.write("\n".join(addresses) + "\n")
             users.flush()
@@ -245,6 +366,34 @@ class DovecotBackend:
                     result[address] = datetime.fromtimestamp(int(value), tz=UTC)
         return result
 
+    def served(self, addresses: list[str]) -> dict[str, dict]:
+        """What the *running* Dovecot answers for each mailbox, asked over its auth-master
+        socket exactly as IMAP, POP3, SMTP AUTH and LMTP ask: the userdb quota rule (None: no
+        such user) and the protocols whose passdb lookup finds the account. Unlike reading
+        the rows, this notices a directory the servers cannot read (for verify_backend)."""
+        base_dir = self.doveadm("config", "-h", "base_dir").strip()
+        if not base_dir:
+            raise BackendError("Dovecot is not running or its configuration is missing")
+        requests = []
+        for address in addresses:
+            requests.append(("USER", address, "doveadm"))
+            requests += [("PASS", address, service) for service in ("imap", "pop3", "smtp")]
+        try:
+            answers = auth_master_lookups(Path(base_dir) / "auth-master", requests)
+        except OSError as exc:
+            raise BackendError(f"Dovecot's auth service did not answer: {exc}") from exc
+        result = {a: {"quota_rule": None, "services": set()} for a in addresses}
+        for (kind, address, service), (status, fields) in zip(requests, answers, strict=True):
+            if status == "FAIL":
+                raise BackendError(f"Dovecot could not look up {address}: {fields.get('reason')}")
+            if status == "NOTFOUND":
+                continue
+            if kind == "USER":
+                result[address]["quota_rule"] = fields.get("quota_rule", "")
+            else:
+                result[address]["services"].add(service)
+        return result
+
     def held(self, db: Directory) -> dict[str, dict]:
         """What the mail directory holds for every mailbox (for verify_backend)."""
         rows = db.execute(SELECT_MAILBOXES).fetchall()
@@ -261,3 +410,35 @@ class DovecotBackend:
             row["aliases"].sort()
             row["forwards"].sort()
         return held
+
+
+def auth_master_lookups(
+    socket_path: Path, requests: list[tuple[str, str, str]], *, timeout: float = 30
+) -> list[tuple[str, dict]]:
+    """Lookups on Dovecot's auth-master socket, pipelined in chunks (so neither side blocks
+    on a full socket buffer): (USER|PASS, user, service) in, (USER|PASS|NOTFOUND|FAIL,
+    fields) out, in the order asked."""
+    answers: dict[int, tuple[str, dict]] = {}
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(socket_path))
+        stream = sock.makefile("rwb")
+        stream.write(b"VERSION\t1\t0\n")
+        for first in range(0, len(requests), 200):
+            chunk = requests[first : first + 200]
+            for number, (kind, user, service) in enumerate(chunk, first + 1):
+                clean = user.replace("\t", " ").replace("\n", " ")
+                stream.write(f"{kind}\t{number}\t{clean}\tservice={service}\n".encode())
+            stream.flush()
+            while len(answers) < first + len(chunk):
+                line = stream.readline()
+                if not line:
+                    raise OSError("connection closed")
+                text = line.decode(errors="replace").rstrip("\n")
+                status, _tab, rest = text.partition("\t")
+                if status not in ("USER", "PASS", "NOTFOUND", "FAIL"):
+                    continue  # VERSION, SPID
+                number, _tab, rest = rest.partition("\t")
+                fields = dict(item.partition("=")[::2] for item in rest.split("\t"))
+                answers[int(number)] = (status, fields)
+    return [answers[number] for number in range(1, len(requests) + 1)]

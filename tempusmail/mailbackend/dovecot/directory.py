@@ -10,27 +10,48 @@ import psycopg
 from ..base import BackendError
 
 
+def sqlite_path(url: str) -> Path:
+    """The file of a sqlite:///abs/path URL (four slashes: an absolute path)."""
+    path = unquote(urlsplit(url).path)
+    return Path(path[1:] if path.startswith("//") else path)
+
+
 class Directory:
-    """A connection to the mail directory: SQLite (one host) or PostgreSQL (several)."""
+    """A connection to the mail directory: SQLite (one host) or PostgreSQL (several).
+
+    SQLite runs in WAL mode, so Postfix and Dovecot (readers, which have no busy timeout in
+    Postfix's case) never find the file locked by a push. Its -wal and -shm files must stay
+    next to the database: the servers open it read-only and may not create them. SQLite
+    deletes them when the last read-write connection closes, unless another connection of
+    the process still holds the file: every read-write connection here is therefore paired
+    with a read-only *anchor* opened before it and closed after it (a read-only connection
+    never removes them)."""
 
     def __init__(self, url: str, *, create: bool = False) -> None:
-        parts = urlsplit(url)
-        self.sqlite = parts.scheme == "sqlite"
+        self.sqlite = urlsplit(url).scheme == "sqlite"
+        self.anchor: sqlite3.Connection | None = None
         try:
             if self.sqlite:
-                path = unquote(parts.path)
-                path = path[1:] if path.startswith("//") else path
-                mode = "rwc" if create else "rw"  # a missing file is an outage, not a reset
-                self.conn = sqlite3.connect(
-                    f"file:{path}?mode={mode}", uri=True, timeout=30, isolation_level=None
-                )
-                self.path = Path(path)
+                self.path = sqlite_path(url)
+                if create:
+                    self.conn = self._open("rwc")
+                    self.conn.execute("PRAGMA journal_mode=WAL")
+                else:  # a missing file is an outage, not a reset: never create it here
+                    self.anchor = self._open("ro")
+                    self.anchor.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+                    self.conn = self._open("rw")
             else:
                 self.conn = psycopg.connect(
                     url.replace("pgsql://", "postgres://"), connect_timeout=5
                 )
         except Exception as exc:
+            self.close()
             raise BackendError(f"mail directory unavailable: {exc}") from exc
+
+    def _open(self, mode: str) -> sqlite3.Connection:
+        return sqlite3.connect(
+            f"file:{self.path}?mode={mode}", uri=True, timeout=30, isolation_level=None
+        )
 
     def sql(self, query: str) -> str:
         return query if self.sqlite else query.replace("?", "%s")
@@ -49,6 +70,9 @@ class Directory:
                     self.conn.execute("ROLLBACK")
                     raise
                 self.conn.execute("COMMIT")
+                # Keep the WAL short: the servers read it without shared memory (they may not
+                # write the -shm file), which costs time in proportion to the WAL's length.
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             else:
                 with self.conn.transaction():
                     if lock_key:  # serialize pushes of one address across hosts and workers
@@ -64,8 +88,10 @@ class Directory:
             raise
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
+        for conn in (getattr(self, "conn", None), self.anchor):  # the anchor last
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
 
     def __enter__(self):
         return self

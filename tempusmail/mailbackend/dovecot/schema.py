@@ -15,6 +15,10 @@ SCHEMA = [
         imap INTEGER NOT NULL,
         pop3 INTEGER NOT NULL,
         smtp INTEGER NOT NULL,
+        webmail INTEGER NOT NULL DEFAULT 0,
+        dav INTEGER NOT NULL DEFAULT 0,
+        xmpp INTEGER NOT NULL DEFAULT 0,
+        activesync INTEGER NOT NULL DEFAULT 0,
         allow_nets TEXT NOT NULL,
         reject_all INTEGER NOT NULL,
         reject_text TEXT NOT NULL,
@@ -25,11 +29,28 @@ SCHEMA = [
         address VARCHAR(320) PRIMARY KEY,
         mailbox VARCHAR(320) NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS alias_mailbox ON alias (mailbox)",
+    # A domain's default addresses (abuse@, postmaster@, support@), written by the domain's
+    # push. Postfix reads them only when no mailbox and no alias row holds the address.
+    """CREATE TABLE IF NOT EXISTS domain_alias (
+        address VARCHAR(320) PRIMARY KEY,
+        domain VARCHAR(253) NOT NULL,
+        target VARCHAR(320) NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS domain_alias_domain ON domain_alias (domain)",
     """CREATE TABLE IF NOT EXISTS forward (
         address VARCHAR(320) NOT NULL,
         target VARCHAR(320) NOT NULL,
         PRIMARY KEY (address, target))""",
+    # Which DKIM keys the filter holds (files in DKIM_KEY_DIR) and which one signs.
+    """CREATE TABLE IF NOT EXISTS dkim_key (
+        domain VARCHAR(253) NOT NULL,
+        selector VARCHAR(63) NOT NULL,
+        active INTEGER NOT NULL,
+        PRIMARY KEY (domain, selector))""",
 ]
+# Columns added after the first release: init_directory adds them to an older table.
+ADDED_COLUMNS = {
+    name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")
+}
 MAILBOX_COLUMNS = (
     "address",
     "domain",
@@ -40,6 +61,10 @@ MAILBOX_COLUMNS = (
     "imap",
     "pop3",
     "smtp",
+    "webmail",
+    "dav",
+    "xmpp",
+    "activesync",
     "allow_nets",
     "reject_all",
     "reject_text",
@@ -47,8 +72,20 @@ MAILBOX_COLUMNS = (
     "sieve",
     "version",
 )
-# What Dovecot's passdb answers from (and may hold in its auth cache).
-AUTH_COLUMNS = ("password", "active", "imap", "pop3", "smtp", "allow_nets")
+# What Dovecot's passdb answers from.
+# (Dovecot answers webmail, DAV and XMPP logins too; an ActiveSync gateway reads activesync.)
+AUTH_COLUMNS = (
+    "password",
+    "active",
+    "imap",
+    "pop3",
+    "smtp",
+    "allow_nets",
+    "webmail",
+    "dav",
+    "xmpp",
+    "activesync",
+)
 # Built from the constant column names above, never from input.
 SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
 UPSERT_MAILBOX = (

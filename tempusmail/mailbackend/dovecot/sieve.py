@@ -14,7 +14,9 @@ def sieve_script(state: AccountState) -> str:
     lines = ['require ["fileinto", "mailbox", "vacation", "date", "relational"];']
     if not state.spam_to_inbox:
         lines += [
-            'if header :is "X-Spam-Flag" "YES" {',
+            # rspamd's milter verdict for spam ("add header" and above); it removes an X-Spam
+            # header the sender wrote.
+            'if header :is "X-Spam" "Yes" {',
             '  fileinto :create "Junk";',
             "  stop;",
             "}",

@@ -1,0 +1,278 @@
+"""Break each rule on purpose, one at a time, and check that a test notices (then restore).
+
+    .venv/bin/python scripts/break_rules.py            # the rules the plain suite covers
+    .venv/bin/python scripts/break_rules.py --mailstack  # also those only the mail stack sees
+    .venv/bin/python scripts/break_rules.py NAME...    # only these
+
+Each break is a literal replacement in one file; the named tests must then FAIL. The file is
+restored afterwards whatever happens. docs/testing.md lists the results."""
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Break:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    mailstack: bool = False
+
+
+BREAKS = [
+    Break(
+        "stale account push wins in the Dovecot adapter",
+        "tempusmail/mailbackend/dovecot/backend.py",
+        "if held is not None and held[0] > state.version:",
+        "if False:",
+        ("tests/mailbackend/test_dovecot_backend.py", "tests/mailbackend/test_dovecot_push.py"),
+    ),
+    Break(
+        "stale domain push wins in the Dovecot adapter",
+        "tempusmail/mailbackend/dovecot/backend.py",
+        '"version = excluded.version WHERE domain.version <= excluded.version",',
+        '"version = excluded.version",',
+        ("tests/mailbackend/test_dovecot_backend.py", "tests/mailbackend/test_dovecot_push.py"),
+    ),
+    Break(
+        "remove_domain leaves the domain",
+        "tempusmail/mailbackend/dovecot/backend.py",
+        'db.execute("DELETE FROM domain WHERE name = ?", (name,))',
+        "pass",
+        ("tests/mailbackend/test_dovecot_backend.py", "tests/mailbackend/test_dovecot_push.py"),
+    ),
+    Break(
+        "domain_push records a version it did not push",
+        "domains/sync.py",
+        "mark_applied(Domain, pk=domain.pk, version=domain.desired_version)",
+        "mark_applied(Domain, pk=domain.pk, version=domain.desired_version + 1)",
+        ("tests/mailbackend/test_dovecot_push.py",),
+    ),
+    Break(
+        "deactivation does not kick open sessions",
+        "tempusmail/mailbackend/dovecot/backend.py",
+        'self.doveadm("kick", state.address, check=False)',
+        "pass",
+        ("tests/mailbackend/test_dovecot_backend.py",),
+    ),
+    Break(
+        "an operator may DELETE an account through the API",
+        "accounts/api.py",
+        "account = _account(request, token, pk, manage=True)\n        services.account_delete",
+        "account = _account(request, token, pk, write=True)\n        services.account_delete",
+        ("tests/security/test_api_roles.py",),
+    ),
+    Break(
+        "password history depth 5 -> 3",
+        "accounts/passwords.py",
+        "HISTORY_SIZE = 5",
+        "HISTORY_SIZE = 3",
+        ("tests/accounts/test_passwords.py",),
+    ),
+    Break(
+        "the left-most X-Forwarded-For hop is believed",
+        "tempusmail/net.py",
+        "for hop in reversed([h for h in hops if h]):",
+        "for hop in [h for h in hops if h]:",
+        ("tests/tempusmail/test_net.py", "tests/security/test_ip_restrictions.py"),
+    ),
+    Break(
+        "TRUSTED_PROXIES classes match only their first address",
+        "tempusmail/net.py",
+        "return any(address in net for net in _networks(tuple(networks)))",
+        "return any(address == net.network_address for net in _networks(tuple(networks)))",
+        ("tests/tempusmail/test_net.py", "tests/security/test_ip_restrictions.py"),
+    ),
+    Break(
+        "recovery despite 'disable password change'",
+        "security/services.py",
+        "if account.disable_password_recovery or account.disable_password_change:",
+        "if account.disable_password_recovery:",
+        ("tests/security/test_recovery_rules.py",),
+    ),
+    Break(
+        "recovery limit shared by every client address",
+        "security/services.py",
+        'key = f"recover:ip:{ip}"',
+        'key = "recover:ip:"',
+        ("tests/security/test_recovery_rules.py",),
+    ),
+    Break(
+        "address book sorted by first name",
+        "webmail_settings/services.py",
+        '.order_by("last_name", "first_name", "address")',
+        '.order_by("first_name", "last_name", "address")',
+        ("tests/portal/test_address_book_order.py",),
+    ),
+    Break(
+        "address book cap 5,000 -> 50,000",
+        "webmail_settings/services.py",
+        "ADDRESS_BOOK_LIMIT = 5000",
+        "ADDRESS_BOOK_LIMIT = 50000",
+        ("tests/portal/test_address_book_order.py",),
+    ),
+    Break(
+        "argon2 memory 19 MiB -> 64 MiB",
+        "accounts/hashers.py",
+        "memory_cost = 19456",
+        "memory_cost = 65536",
+        ("tests/accounts/test_hashers.py",),
+    ),
+    Break(
+        "audit log keeps names with token/key/otp",
+        "tempusmail/audit.py",
+        'SECRET_WORDS = ("password", "secret", "hash", "token", "key", "otp")',
+        'SECRET_WORDS = ("password", "secret", "hash")',
+        ("tests/tempusmail/test_audit.py",),
+    ),
+    Break(
+        "another tenant's object is a 403",
+        "domains/access.py",
+        "    if role is None:\n        raise not_found()",
+        "    if role is None:\n        raise forbid()",
+        ("tests/security/test_isolation_sweep.py::test_no_role_of_a_reaches_b",),
+    ),
+    Break(
+        "a refused form still writes",
+        "webmail_settings/views.py",
+        '    return _render(request, account, "preferences", "portal/preferences.html", form=form)',
+        "    if request.method == 'POST':\n"
+        "        type(account).objects.filter(pk=account.pk)"
+        ".update(sent_24h=account.sent_24h + 1)\n"
+        '    return _render(request, account, "preferences", "portal/preferences.html", form=form)',
+        ("tests/security/test_hostile_input.py::test_hostile_values_to_every_form",),
+    ),
+    Break(
+        "list page cap 10,000 -> 1,000",
+        "accounts/views.py",
+        "    CAP = 10_000",
+        "    CAP = 1_000",
+        ("tests/accounts/test_list_queries.py",),
+    ),
+    Break(
+        "one more query on the account list",
+        "accounts/views.py",
+        '    q = request.GET.get("q", "").strip()[:100]',
+        '    q = request.GET.get("q", "").strip()[:100]\n    EmailAccount.objects.exists()',
+        (
+            "tests/accounts/test_list_queries.py::test_account_list_queries_do_not_grow_with_accounts",
+        ),
+    ),
+    Break(
+        "login failures never expire",
+        "security/services.py",
+        "if not cache.add(key, 1, settings.LOGIN_FAILURE_WINDOW):",
+        "if not cache.add(key, 1, None):",
+        ("tests/security/test_login_window.py",),
+    ),
+    Break(
+        "session renewed on every request",
+        "security/middleware.py",
+        "TOUCH_EVERY = 60",
+        "TOUCH_EVERY = -1",
+        ("tests/security/test_sessions.py",),
+    ),
+    Break(
+        "IP restrictions only under /portal/",
+        "security/middleware.py",
+        'RESTRICTED_PREFIXES = ("/portal/", "/api/", "/security/")',
+        'RESTRICTED_PREFIXES = ("/portal/",)',
+        ("tests/security/test_ip_restrictions.py",),
+    ),
+    Break(
+        "verify_backend ignores aliases",
+        "accounts/management/commands/verify_backend.py",
+        'if row["aliases"] != sorted(state.aliases):',
+        "if False:",
+        ("tests/mailbackend/test_verify_backend.py",),
+    ),
+    Break(
+        "seed_demo forgets a mailbox",
+        "accounts/management/commands/seed_demo.py",
+        '("bob", "Bob", "Bianchi"), ',
+        "",
+        ("tests/accounts/test_seed_demo.py",),
+    ),
+    Break(
+        "X-Frame-Options not on every answer",
+        "tempusmail/settings.py",
+        '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n',
+        "",
+        ("tests/security/test_security_headers.py",),
+    ),
+    Break(
+        "quota refused only at delivery, not at RCPT",
+        "deploy/postfix/main.cf.in",
+        "    check_policy_service inet:{{DOVECOT_HOST}}:{{QUOTA_STATUS_PORT}},\n",
+        "",
+        (
+            "tests/mailstack/test_mailstack_delivery.py::test_quota_refuses_delivery_beyond_capacity_and_panel_shows_usage",
+        ),
+        mailstack=True,
+    ),
+    Break(
+        "a full mailbox refuses its forwards",
+        "deploy/postfix/recipient-access.cf.in",
+        "OR EXISTS (SELECT 1 FROM forward WHERE forward.address = mailbox.address)",
+        "OR 1 = 0",
+        (
+            "tests/mailstack/test_mailstack_sessions_and_forwards.py::test_forwarding_works_for_a_full_mailbox",
+        ),
+        mailstack=True,
+    ),
+    Break(
+        "deactivation leaves IMAP sessions open",
+        "tempusmail/mailbackend/dovecot/backend.py",
+        'self.doveadm("kick", state.address, check=False)',
+        "pass",
+        (
+            "tests/mailstack/test_mailstack_sessions_and_forwards.py::test_an_open_imap_session_is_cut",
+        ),
+        mailstack=True,
+    ),
+]
+
+
+def run(item: Break) -> bool:
+    """True if the tests failed with the rule broken (the wanted outcome)."""
+    path = ROOT / item.path
+    original = path.read_text()
+    if original.count(item.old) != 1:
+        raise SystemExit(f"{item.name}: the text to replace is not found once in {item.path}")
+    try:
+        path.write_text(original.replace(item.old, item.new))
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *item.tests],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        path.write_text(original)
+    return done.returncode != 0
+
+
+def main(args: list[str]) -> int:
+    mailstack = "--mailstack" in args
+    names = [a for a in args if not a.startswith("--")]
+    chosen = [b for b in BREAKS if (mailstack or not b.mailstack)]
+    if names:
+        chosen = [b for b in BREAKS if any(n in b.name for n in names)]
+    missed = []
+    for item in chosen:
+        caught = run(item)
+        print(f"{'caught' if caught else 'MISSED'}  {item.name}  ({', '.join(item.tests)})")
+        if not caught:
+            missed.append(item.name)
+    print(f"\n{len(chosen) - len(missed)} of {len(chosen)} broken rules caught")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,135 @@
+"""domains/access.py, the one place that decides which domains a user sees and changes: another
+tenant's domain is a 404, a role that may look but not do gets a 403, owners alone manage,
+the role is the one held in the domain's own organization."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from domains import services
+from domains.access import (
+    check_role,
+    domains_for,
+    get_domain_for,
+    organizations_for,
+    role_flags,
+)
+from domains.models import Membership, Role
+
+# (role, write, manage) -> allowed?
+MATRIX = [
+    ("owner", False, False, True),
+    ("owner", True, False, True),
+    ("owner", False, True, True),
+    ("operator", False, False, True),
+    ("operator", True, False, True),
+    ("operator", False, True, False),
+    ("viewer", False, False, True),
+    ("viewer", True, False, False),
+    ("viewer", False, True, False),
+]
+
+
+@pytest.mark.parametrize(("role", "write", "manage", "allowed"), MATRIX)
+def test_check_role(role, write, manage, allowed):
+    if allowed:
+        check_role(Role(role), write=write, manage=manage)
+    else:
+        with pytest.raises(PermissionDenied):
+            check_role(Role(role), write=write, manage=manage)
+
+
+def test_check_role_reads_by_default():
+    for role in Role:
+        check_role(role)
+    with pytest.raises(Http404):
+        check_role(None)
+
+
+@pytest.mark.parametrize(("write", "manage"), [(False, False), (True, False), (False, True)])
+def test_no_role_is_a_404_whatever_is_asked(write, manage):
+    with pytest.raises(Http404):
+        check_role(None, write=write, manage=manage)
+
+
+@pytest.mark.parametrize(("role", "write", "manage", "allowed"), MATRIX)
+def test_get_domain_for_each_role(
+    request, owner, operator, viewer, domain_a, role, write, manage, allowed
+):
+    """All three members exist: each gets their own role, not another member's."""
+    user = request.getfixturevalue(role)
+    if allowed:
+        domain = get_domain_for(user, domain_a.pk, write=write, manage=manage)
+        assert domain == domain_a and domain.member_role == role
+    else:
+        with pytest.raises(PermissionDenied):
+            get_domain_for(user, domain_a.pk, write=write, manage=manage)
+
+
+@pytest.mark.parametrize(("write", "manage"), [(False, False), (True, False), (False, True)])
+def test_another_tenants_domain_and_a_missing_one_are_404(owner, domain_a, domain_b, write, manage):
+    for pk in (domain_b.pk, 10**9):
+        with pytest.raises(Http404):
+            get_domain_for(owner, pk, write=write, manage=manage)
+
+
+def test_the_role_is_the_one_in_the_domains_organization(owner, org_b, domain_a, domain_b):
+    """Owner of A and viewer of B: may manage A's domain, only look at B's."""
+    Membership.objects.create(user=owner, organization=org_b, role=Role.VIEWER)
+    assert get_domain_for(owner, domain_a.pk, manage=True).member_role == Role.OWNER
+    assert get_domain_for(owner, domain_b.pk).member_role == Role.VIEWER
+    with pytest.raises(PermissionDenied):
+        get_domain_for(owner, domain_b.pk, write=True)
+
+
+def test_an_organization_token_is_narrowed_to_its_organization(owner, org_a, org_b, domain_a):
+    Membership.objects.create(user=owner, organization=org_b, role=Role.OWNER)
+    domain_b = services.domain_create(organization=org_b, name="b.example")
+    assert get_domain_for(owner, domain_a.pk, organization_id=org_a.pk) == domain_a
+    with pytest.raises(Http404):
+        get_domain_for(owner, domain_b.pk, organization_id=org_a.pk)
+    assert get_domain_for(owner, domain_b.pk) == domain_b  # without a token: both
+
+
+def test_the_organization_and_plan_come_with_the_domain(owner, domain_a, django_assert_num_queries):
+    domain = get_domain_for(owner, domain_a.pk)
+    with django_assert_num_queries(0):
+        assert domain.organization.plan.max_domains == 3
+    organization = organizations_for(owner).get()
+    with django_assert_num_queries(0):
+        assert organization.plan.max_accounts == 5
+
+
+def test_domains_for_lists_the_members_domains_only(owner, viewer, domain_a, domain_b, admin_b):
+    assert list(domains_for(owner)) == [domain_a]
+    assert list(domains_for(viewer)) == [domain_a]
+    assert list(domains_for(admin_b)) == [domain_b]
+    assert list(domains_for(AnonymousUser())) == []
+
+
+def test_organizations_for_writing_leaves_viewers_out(owner, operator, viewer, org_a, org_b):
+    assert list(organizations_for(owner, write=True)) == [org_a]
+    assert list(organizations_for(operator, write=True)) == [org_a]
+    assert list(organizations_for(viewer, write=True)) == []
+    assert list(organizations_for(viewer)) == [org_a]
+    assert list(organizations_for(AnonymousUser())) == []
+    assert list(organizations_for(AnonymousUser(), write=True)) == []
+
+
+def test_anonymous_gets_a_404(domain_a):
+    with pytest.raises(Http404):
+        get_domain_for(AnonymousUser(), domain_a.pk)
+
+
+@pytest.mark.parametrize(
+    ("role", "flags"),
+    [
+        ("owner", {"can_write": True, "can_manage": True}),
+        ("operator", {"can_write": True, "can_manage": False}),
+        ("viewer", {"can_write": False, "can_manage": False}),
+        (None, {"can_write": False, "can_manage": False}),
+    ],
+)
+def test_role_flags(role, flags):
+    assert role_flags(Role(role) if role else None) == flags

@@ -1,0 +1,79 @@
+"""The Dovecot adapter against a real SQLite mail directory in a temporary folder, without
+servers or root: doveadm is a stand-in script that records its arguments (and fails when told
+to), so the version guards, flushes and kicks are observable."""
+
+import sqlite3
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tempusmail.mailbackend.dovecot import DovecotBackend
+
+FAKE_DOVEADM = """#!/bin/sh
+echo "$@" >> {log}
+if [ -e {fail} ]; then echo "doveadm: Fatal: told to fail" >&2; exit 75; fi
+exit 0
+"""
+
+
+@dataclass
+class Directory:
+    path: Path
+    root: Path
+    doveadm_log: Path
+    doveadm_fail: Path
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        with sqlite3.connect(self.path) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def mailbox(self, address: str) -> dict | None:
+        with sqlite3.connect(self.path) as conn:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("SELECT * FROM mailbox WHERE address = ?", (address,)).fetchone()
+        return dict(row) if row else None
+
+    def domain(self, name: str) -> tuple | None:
+        rows = self.query("SELECT active, version FROM domain WHERE name = ?", (name,))
+        return rows[0] if rows else None
+
+    def aliases(self, address: str) -> list[str]:
+        rows = self.query("SELECT address FROM alias WHERE mailbox = ? ORDER BY 1", (address,))
+        return [r[0] for r in rows]
+
+    def forwards(self, address: str) -> list[str]:
+        rows = self.query("SELECT target FROM forward WHERE address = ? ORDER BY 1", (address,))
+        return [r[0] for r in rows]
+
+    def doveadm_calls(self) -> list[str]:
+        if not self.doveadm_log.exists():
+            return []
+        # "-c CONFIG" comes first on every call: keep what follows it.
+        return [line.split(" ", 2)[2] for line in self.doveadm_log.read_text().splitlines()]
+
+    def forget_calls(self) -> None:
+        self.doveadm_log.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def directory(settings, tmp_path) -> Directory:
+    """settings point the Dovecot adapter at a fresh SQLite directory; no sending limits
+    (no policy Redis) unless a test sets POLICY_REDIS_URL itself."""
+    root = tmp_path / "mail"
+    config = tmp_path / "dovecot.conf"
+    config.write_text("# doveadm is a stand-in: nothing reads this\n")
+    doveadm = tmp_path / "doveadm"
+    log, fail = tmp_path / "doveadm.log", tmp_path / "doveadm.fail"
+    doveadm.write_text(FAKE_DOVEADM.format(log=log, fail=fail))
+    doveadm.chmod(doveadm.stat().st_mode | stat.S_IXUSR)
+    settings.MAIL_BACKEND = "dovecot"
+    settings.MAIL_ROOT = root
+    settings.MAIL_DIRECTORY_URL = f"sqlite:///{root}/directory.db"
+    settings.DOVEADM = str(doveadm)
+    settings.DOVECOT_CONFIG = str(config)
+    settings.POLICY_REDIS_URL = ""
+    root.mkdir()
+    DovecotBackend().init_directory()
+    return Directory(path=root / "directory.db", root=root, doveadm_log=log, doveadm_fail=fail)

@@ -1,0 +1,191 @@
+"""The Dovecot adapter's version guards on a real SQLite mail directory: a stale push never
+overwrites a newer one (rows, aliases, forwards, Sieve file), a push of the same version is
+applied again (a retry repairs), and removals take everything with them. Dovecot keeps no auth
+cache (docs/operations.md): no push flushes one; only a deactivation kicks open sessions."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tempusmail.mailbackend import AccountState, Autoresponder, DomainState
+from tempusmail.mailbackend.dovecot import DovecotBackend, mailbox_row
+
+HASH = "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+ADDRESS = "ann@a.example"
+
+
+def state(**changes) -> AccountState:
+    values = {
+        "address": ADDRESS,
+        "password_hash": HASH,
+        "active": True,
+        "quota_bytes": 1024**3,
+        "services": frozenset({"imap", "pop", "smtp"}),
+        "allowed_networks": (),
+        "forward_to": (),
+        "forward_keep_copy": False,
+        "aliases": (),
+        "autoresponder": None,
+        "spam_to_inbox": False,
+        "reject_all": False,
+        "reject_message": "",
+        "daily_send_limit": 100,
+        "version": 1,
+    }
+    return AccountState(**{**values, **changes})
+
+
+NEWER = state(
+    version=5,
+    quota_bytes=5 * 1024**3,
+    aliases=("sales@a.example",),
+    forward_to=("boss@elsewhere.test",),
+    forward_keep_copy=True,
+    autoresponder=Autoresponder(subject="Away", body="Back soon.", start=None, end=None),
+    daily_send_limit=250,
+)
+OLDER = state(
+    version=4,
+    quota_bytes=1024**2,
+    services=frozenset({"imap"}),
+    aliases=("old@a.example", "older@a.example"),
+    forward_to=("stale@elsewhere.test",),
+    spam_to_inbox=True,
+    reject_all=True,
+    reject_message="Gone.",
+)
+
+
+@pytest.fixture
+def backend(directory) -> DovecotBackend:
+    return DovecotBackend()
+
+
+def held(directory, address=ADDRESS) -> dict:
+    return {
+        "row": directory.mailbox(address),
+        "aliases": directory.aliases(address),
+        "forwards": directory.forwards(address),
+        "sieve": DovecotBackend().sieve_path(address).read_text(),
+    }
+
+
+def expected(pushed: AccountState) -> dict:
+    return {
+        "row": mailbox_row(pushed),
+        "aliases": sorted(pushed.aliases),
+        "forwards": sorted({*pushed.forward_to, pushed.address}),
+        "sieve": mailbox_row(pushed)["sieve"],
+    }
+
+
+def test_a_stale_account_push_changes_nothing(backend, directory):
+    backend.apply_account(NEWER)
+    before = held(directory)
+    assert before == expected(NEWER)
+    directory.forget_calls()
+
+    backend.apply_account(OLDER)
+
+    assert held(directory) == before
+    assert directory.doveadm_calls() == []  # nothing changed: nothing to flush or kick
+
+
+def test_a_newer_push_replaces_every_part_of_the_state(backend, directory):
+    backend.apply_account(OLDER)
+    backend.apply_account(NEWER)
+    assert held(directory) == expected(NEWER)
+    assert directory.aliases(ADDRESS) == ["sales@a.example"]  # the old aliases are gone
+    assert directory.query("SELECT address FROM alias WHERE mailbox <> ?", (ADDRESS,)) == []
+
+
+def test_the_same_version_is_applied_again(backend, directory):
+    """A retried push finds its own row already written: it writes again, repairing whatever
+    is off (nothing to flush: Dovecot reads the directory at every login)."""
+    backend.apply_account(NEWER)
+    directory.query("UPDATE mailbox SET quota_bytes = 1, active = 0 WHERE address = ?", (ADDRESS,))
+    directory.forget_calls()
+
+    backend.apply_account(NEWER)
+
+    assert held(directory) == expected(NEWER)
+    assert directory.doveadm_calls() == []
+
+
+def test_only_an_inactive_state_kicks(backend, directory):
+    """Every push of an inactive mailbox kicks (a retry after a failed kick must kick too)."""
+    backend.apply_account(state(version=1))
+    backend.apply_account(state(version=2, quota_bytes=7))
+    assert directory.doveadm_calls() == []
+
+    backend.apply_account(state(version=3, active=False))
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
+    assert directory.mailbox(ADDRESS)["active"] == 0
+    directory.forget_calls()
+
+    backend.apply_account(state(version=4, active=False, quota_bytes=9))  # already out
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
+
+
+def test_remove_account_takes_rows_mail_and_sessions(backend, directory):
+    backend.apply_account(NEWER)
+    backend.apply_account(state(address="bob@a.example", aliases=("bobby@a.example",)))
+    home = backend.home(ADDRESS)
+    (home / "cur").mkdir(parents=True)
+    (home / "cur" / "1.eml").write_text("Subject: hi\n\nhello\n")
+    directory.forget_calls()
+
+    backend.remove_account(ADDRESS)
+
+    assert directory.mailbox(ADDRESS) is None
+    assert directory.aliases(ADDRESS) == [] and directory.forwards(ADDRESS) == []
+    assert not home.exists() and not backend.sieve_path(ADDRESS).exists()
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
+    # the other mailbox is untouched
+    assert directory.aliases("bob@a.example") == ["bobby@a.example"]
+
+
+def test_a_stale_domain_push_changes_nothing(backend, directory):
+    backend.apply_domain(DomainState(name="a.example", active=True, version=3))
+    assert directory.domain("a.example") == (1, 3)
+    backend.apply_domain(DomainState(name="a.example", active=False, version=2))
+    assert directory.domain("a.example") == (1, 3)
+    backend.apply_domain(DomainState(name="a.example", active=False, version=4))
+    assert directory.domain("a.example") == (0, 4)
+
+
+def test_the_same_domain_version_is_applied_again(backend, directory):
+    backend.apply_domain(DomainState(name="a.example", active=True, version=3))
+    directory.query("UPDATE domain SET active = 0 WHERE name = 'a.example'")
+    backend.apply_domain(DomainState(name="a.example", active=True, version=3))
+    assert directory.domain("a.example") == (1, 3)
+
+
+def test_an_account_push_creates_its_domain_row_without_taking_its_version(backend, directory):
+    backend.apply_account(state(version=9))
+    assert directory.domain("a.example") == (1, 0)
+    backend.apply_domain(DomainState(name="a.example", active=True, version=1))
+    assert directory.domain("a.example") == (1, 1)
+    backend.apply_account(state(version=10))
+    assert directory.domain("a.example") == (1, 1)  # the domain's own version stays
+
+
+def test_remove_domain_removes_only_that_domain(backend, directory):
+    backend.apply_domain(DomainState(name="a.example", active=True, version=1))
+    backend.apply_domain(DomainState(name="b.example", active=True, version=1))
+    backend.remove_domain("a.example")
+    assert directory.domain("a.example") is None
+    assert directory.domain("b.example") == (1, 1)
+
+
+def test_the_autoresponder_dates_reach_the_sieve_file(backend, directory):
+    reply = Autoresponder(
+        subject="Away",
+        body="Back soon.",
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        end=datetime(2026, 1, 31, tzinfo=UTC),
+    )
+    backend.apply_account(state(autoresponder=reply))
+    script = backend.sieve_path(ADDRESS).read_text()
+    assert '"ge" "iso8601" "2026-01-01T00:00:00"' in script
+    assert '"le" "iso8601" "2026-01-31T00:00:00"' in script
