@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 
 from . import services
-from .models import Alias, EmailAccount, User
+from .models import Alias, EmailAccount, Group, User
 
 
 @admin.register(User)
@@ -167,3 +167,32 @@ class AliasAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    """Read-only for staff: owners manage their groups in the panel (pushes, audit)."""
+
+    list_display = ("address", "name", "organization", "applied", "last_error")
+    list_select_related = ("organization",)
+    list_filter = ("organization",)
+    search_fields = ("address", "name", "organization__name")
+    readonly_fields = (
+        "organization",
+        "domain",
+        "name",
+        "local_part",
+        "address",
+        "members",
+        "desired_version",
+        "applied_version",
+        "last_error",
+    )
+    exclude = ("changed_at", "last_error_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(boolean=True)
+    def applied(self, obj):
+        return obj.is_applied

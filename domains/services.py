@@ -87,6 +87,8 @@ def domain_delete(*, domain: Domain) -> None:
     with transaction.atomic():
         if domain.accounts.exists() or domain.aliases.exists():
             raise ValidationError(_("A domain with email accounts or aliases cannot be deleted."))
+        if domain.groups.exists():
+            raise ValidationError(_("A domain with groups cannot be deleted: delete them first."))
         name = domain.name
         audit(action="domain.delete", obj=domain)
         domain.delete()

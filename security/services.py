@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
 from accounts.passwords import password_change_required
+from domains.models import Membership
 from tempusmail.audit import audit
 
 from .models import ApiToken, DomainSecurityPolicy
@@ -71,8 +72,11 @@ def has_2fa(user) -> bool:
 
 
 def requires_2fa(user) -> bool:
-    """Staff outside development, "force 2FA" accounts, accounts of a domain with the policy."""
+    """Staff outside development, "force 2FA" accounts, accounts of a domain with the policy,
+    members of an organization whose owners require it."""
     if user.is_staff and settings.STAFF_REQUIRE_2FA:
+        return True
+    if Membership.objects.filter(user=user, organization__members_require_2fa=True).exists():
         return True
     account = getattr(user, "mailbox", None)
     if account is None:

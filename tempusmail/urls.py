@@ -15,6 +15,7 @@ urlpatterns = [
     path("security/", include("security.urls")),
     path("api/", include("tempusmail.api_urls")),
     path("domains/", include("domains.urls")),
+    path("", include("domains.org_urls")),
     path("", include("accounts.urls")),
     path("", include("webmail_settings.urls")),
 ]

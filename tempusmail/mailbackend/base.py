@@ -54,6 +54,15 @@ class AccountState:
 
 
 @dataclass(frozen=True)
+class GroupState:
+    """A group address and the mailboxes it expands to (its active members), pushed whole."""
+
+    address: str
+    members: tuple[str, ...]
+    version: int
+
+
+@dataclass(frozen=True)
 class Usage:
     """What the mail system reports; None where it could not be read this time."""
 
@@ -73,6 +82,11 @@ class MailBackend(Protocol):
     def remove_account(self, address: str) -> None: ...
 
     def usage(self, addresses: list[str]) -> dict[str, Usage]: ...
+
+    def apply_group(self, state: GroupState) -> None:
+        """Idempotent upsert of the expansion; a state older than the one held is ignored."""
+
+    def remove_group(self, address: str) -> None: ...
 
 
 @dataclass

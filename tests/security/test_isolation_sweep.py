@@ -9,7 +9,9 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts import groups as group_services
 from accounts import services as account_services
+from domains import members as member_services
 from security import services as security_services
 
 # Marks of organization B's data that must never appear in an answer to A.
@@ -41,23 +43,35 @@ def b_objects(account_b, admin_b, org_b, domain_b):
     signature = Signature.objects.create(
         account=account_b, identity=account_b.address, name="B-only-signature", text="B"
     )
+    group = group_services.group_create(
+        organization=org_b, name="B group", address="team@b.example", members=[account_b.address]
+    )
+    invitation, _token = member_services.member_invite(
+        organization=org_b, email="new@b.test", role="viewer", invited_by_email=admin_b.email
+    )
     return {
         "domain": domain_b,
         "account": account_b,
         "alias": alias,
         "token": token,
         "signature": signature,
+        "group": group,
+        "membership": admin_b.memberships.get(),
+        "invitation": invitation,
     }
 
 
 # The object a path argument names: by kwarg name, or for a bare "pk" by the path segment
 # before it. Anything else fails the sweep until someone decides what it means.
-KWARG_OBJECTS = {"domain_pk": "domain", "alias_pk": "alias"}
+KWARG_OBJECTS = {"domain_pk": "domain", "alias_pk": "alias", "account_pk": "account"}
 PK_BY_SEGMENT = {
     "domains": "domain",
     "accounts": "account",
     "tokens": "token",
     "signatures": "signature",
+    "groups": "group",
+    "members": "membership",
+    "invitations": "invitation",
 }
 STRING_KWARGS = {"section": "security", "token": "set-password"}
 # Pages for people who cannot sign in (password recovery): a signed-in user is sent away.
