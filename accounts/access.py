@@ -9,7 +9,7 @@ from domains.models import Membership, Role
 from tempusmail.audit import current_actor
 from tempusmail.tenancy import forbid, not_found
 
-from .models import Alias, EmailAccount
+from .models import Alias, EmailAccount, Group, UserPhoto
 
 # Settings that decide who can sign in as the mailbox's login, and from where: the recovery
 # (external) address, API access and the IP restrictions. The password, the second factor
@@ -80,3 +80,49 @@ def check_credentials_change(account: EmailAccount, *, user=None) -> None:
         user = actor.who()
     if not may_change_credentials(user, account):
         raise forbid(NOT_YOURS)
+
+
+def groups_for(user) -> QuerySet[Group]:
+    if not user.is_authenticated:
+        return Group.objects.none()
+    return Group.objects.filter(organization__memberships__user=user)
+
+
+def get_group_for(user, pk, *, manage: bool = False) -> Group:
+    """A group of one of the user's organizations; changing it is for owners."""
+    group = (
+        groups_for(user)
+        .select_related("domain", "organization")
+        .annotate(member_role=role_subquery(user))
+        .filter(pk=pk)
+        .first()
+    )
+    check_role(group.member_role if group else None, manage=manage)
+    return group
+
+
+def get_photo_for(user, pk) -> UserPhoto:
+    """The photo of account `pk`, for people of the same organization only: its members, and
+    mailbox owners there (who see colleagues listed in the address book, and themselves)."""
+    if not user.is_authenticated:
+        raise not_found()
+    account = (
+        EmailAccount.objects.filter(pk=pk, deleting=False)
+        .only("pk", "organization_id", "user_id", "in_address_book", "is_active")
+        .first()
+    )
+    if account is None:
+        raise not_found()
+    member = Membership.objects.filter(user=user, organization_id=account.organization_id)
+    own = getattr(user, "mailbox", None)
+    colleague = (
+        own is not None
+        and own.organization_id == account.organization_id
+        and (own.pk == account.pk or (account.in_address_book and account.is_active))
+    )
+    if not (member.exists() or colleague):
+        raise not_found()
+    photo = UserPhoto.objects.filter(user_id=account.user_id).first()
+    if photo is None:
+        raise not_found()
+    return photo

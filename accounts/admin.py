@@ -8,7 +8,7 @@ from domains import services as domain_services
 from domains.models import Role, Verification
 
 from . import services
-from .models import Alias, EmailAccount, User
+from .models import Alias, EmailAccount, Group, User
 
 
 @admin.register(User)
@@ -196,3 +196,32 @@ class AliasAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for alias in queryset.select_related("account"):
             self.delete_model(request, alias)
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    """Read-only for staff: owners manage their groups in the panel (pushes, audit)."""
+
+    list_display = ("address", "name", "organization", "applied", "last_error")
+    list_select_related = ("organization",)
+    list_filter = ("organization",)
+    search_fields = ("address", "name", "organization__name")
+    readonly_fields = (
+        "organization",
+        "domain",
+        "name",
+        "local_part",
+        "address",
+        "members",
+        "desired_version",
+        "applied_version",
+        "last_error",
+    )
+    exclude = ("changed_at", "last_error_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(boolean=True)
+    def applied(self, obj):
+        return obj.is_applied

@@ -12,6 +12,7 @@ from tempusmail.api import BadRequest, FieldErrors, body, endpoint, form_value, 
 from . import forms, services
 from .access import check_credentials_change, get_account_for, get_alias_for
 from .models import EmailAccount, User
+from .subscriptions import offered_subscriptions
 
 SECTION_FORMS = (
     forms.MasterForm,
@@ -31,7 +32,14 @@ PERSONAL_FIELDS = frozenset(
         set(forms.AutoresponderForm.base_fields)
         | set(forms.ForwardForm.base_fields)
         | set(forms.WebmailForm.base_fields)
-        | {"language", "time_zone", "phone", "job_title"}
+        | {
+            "language",
+            "time_zone",
+            "phone",
+            "job_title",
+            "postal_address",
+            "birthdate",
+        }
     )
     - {"in_address_book"}
 )
@@ -46,6 +54,8 @@ def account_json(account: EmailAccount) -> dict:
         "domain": account.domain_id,
         "status": account.status,
         "is_active": account.is_active,
+        "subscription": account.subscription_id,
+        "payment_due": account.payment_due,
     }
     for name in sorted(services.EDITABLE_FIELDS):
         owner = account.user if name in services.USER_FIELDS else account
@@ -79,6 +89,7 @@ def clean_values(account: EmailAccount, payload: dict, *, allowed=SETTINGS) -> d
         kwargs = {}
         if issubclass(form_class, forms.ServicesForm):
             kwargs["domain"] = account.domain
+            kwargs["subscription"] = account.subscription
         if form_class is forms.ForwardForm:
             kwargs["address"] = account.address
         form = form_class(data, **kwargs)
@@ -121,13 +132,24 @@ def domain_accounts(request, token, domain_pk):
     options = data.get("options", {})
     if not isinstance(options, dict):
         raise BadRequest(_("options must be an object."))
+    subscription = None
+    if data.get("subscription") is not None:
+        chosen = data["subscription"]
+        if not isinstance(chosen, int) or isinstance(chosen, bool):
+            raise BadRequest(_("subscription must be a subscription id."))
+        subscription = offered_subscriptions().filter(pk=chosen).first()
+        if subscription is None:
+            raise FieldErrors({"subscription": [_("This subscription is not offered.")]})
     draft = EmailAccount(
         domain=domain,
         address=f"{form.cleaned_data['local_part']}@{domain.name}",
-        quota_mb=min(domain.storage_options_mb, default=0),
+        quota_mb=subscription.storage_mb
+        if subscription
+        else min(domain.storage_options_mb, default=0),
         daily_send_limit=domain.default_daily_send_limit,
         services=list(domain.services),
         first_name=form.cleaned_data["first_name"],
+        subscription=subscription,
     )
     draft.user = User()
     account = services.account_create(
@@ -137,6 +159,7 @@ def domain_accounts(request, token, domain_pk):
         last_name=form.cleaned_data["last_name"],
         password_hash=make_password(form.cleaned_data["password"]),
         options=clean_values(draft, options, allowed=CREATE_OPTIONS),
+        subscription=subscription,
     )
     return JsonResponse(account_json(account), status=201)
 

@@ -14,8 +14,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from domains.billing import format_eur
 from domains.forms import storage_label
-from domains.models import SERVICE_LABELS, SERVICES_HELP, Domain
+from domains.models import SERVICE_LABELS, SERVICES_HELP, Domain, SubscriptionType
 from tempusmail.forms import CleanTextMixin
 
 from . import validators
@@ -88,8 +89,29 @@ class LinesField(forms.CharField):
         return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
+def subscription_label(subscription: SubscriptionType) -> str:
+    """ "Business — 6.50 € a month · 5 GB · 3 aliases"."""
+    price = (
+        _("free")
+        if subscription.is_free
+        else _("%(price)s a month") % {"price": format_eur(subscription.monthly_price)}
+    )
+    return _("%(name)s — %(price)s · %(storage)s · %(aliases)d aliases") % {
+        "name": subscription.name,
+        "price": price,
+        "storage": storage_label(subscription.storage_mb),
+        "aliases": subscription.max_aliases,
+    }
+
+
+class SubscriptionField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return subscription_label(obj)
+
+
 class NewAccountForm(CleanTextMixin, forms.Form):
-    """Wizard step 1: who uses the account, its address and its password."""
+    """Wizard step 1: the subscription (when the provider offers any), who uses the account,
+    its address and its password."""
 
     first_name = forms.CharField(label=_("Name / description"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
@@ -101,10 +123,22 @@ class NewAccountForm(CleanTextMixin, forms.Form):
         widget=forms.PasswordInput(render_value=False),
     )
 
-    def __init__(self, *args, domain: Domain, password_set: bool = False, **kwargs):
+    def __init__(
+        self, *args, domain: Domain, password_set: bool = False, subscriptions=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.domain = domain
         self.password_set = password_set
+        if subscriptions is not None and subscriptions.exists():
+            self.fields = {
+                "subscription": SubscriptionField(
+                    label=_("Subscription"),
+                    queryset=subscriptions,
+                    empty_label=None,
+                    help_text=_("A paid subscription charges its first month to your credit."),
+                ),
+                **self.fields,
+            }
 
     def clean_local_part(self):
         local = validators.normalize_local_part(self.cleaned_data["local_part"])
@@ -132,15 +166,22 @@ class ServicesForm(forms.Form):
         help_text=SERVICES_HELP,
     )
 
-    def __init__(self, *args, domain: Domain, **kwargs):
+    def __init__(
+        self, *args, domain: Domain, subscription: SubscriptionType | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.domain = domain
-        self.fields["quota_mb"].choices = [
-            (mb, storage_label(mb)) for mb in domain.storage_options_mb
-        ]
+        storage = [subscription.storage_mb] if subscription else domain.storage_options_mb
+        self.fields["quota_mb"].choices = [(mb, storage_label(mb)) for mb in storage]
         self.fields["services"].choices = [
-            (s, SERVICE_LABELS[s]) for s in domain.offered_services()
+            (s, SERVICE_LABELS[s])
+            for s in domain.offered_services()
+            if subscription is None or s in subscription.services
         ]
+        if subscription is not None:
+            self.fields["quota_mb"].help_text = _("Included in the subscription %(name)s.") % {
+                "name": subscription.name
+            }
 
 
 class GeneralForm(ServicesForm):
@@ -207,6 +248,14 @@ class OptionsForm(ForwardForm):
     """Wizard step 4."""
 
     spam_to_inbox = forms.BooleanField(label=_("Deliver spam to Inbox"), required=False)
+    aliases = LinesField(
+        label=_("Aliases"),
+        max_items=100,
+        help_text=_("Extra addresses on your domains, one per line, within the subscription."),
+    )
+
+    def clean_aliases(self):
+        return [validators.normalize_address(a) for a in self.cleaned_data["aliases"]]
 
 
 class OtherForm(forms.Form):
@@ -233,6 +282,15 @@ class MasterForm(CleanTextMixin, forms.Form):
         label=_("External email address"),
         required=False,
         help_text=_("Not hosted here: receives password recovery links."),
+    )
+    postal_address = forms.CharField(
+        label=_("Postal address"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    birthdate = forms.DateField(
+        label=_("Birthdate"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
     time_zone = forms.ChoiceField(
@@ -303,3 +361,37 @@ class AliasForm(CleanTextMixin, forms.Form):
 
     def clean_address(self):
         return validators.normalize_address(self.cleaned_data["address"])
+
+
+class SubscriptionForm(forms.Form):
+    """Change an account's subscription (owners)."""
+
+    subscription = SubscriptionField(label=_("Subscription"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, subscriptions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subscription"].queryset = subscriptions
+
+
+class PhotoForm(forms.Form):
+    """A photo upload: the file's content is checked by the service (accounts/personal.py)."""
+
+    photo = forms.FileField(label=_("Photo"), help_text=_("JPEG, PNG, GIF or WebP, at most 5 MB."))
+
+
+class GroupCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=150)
+    address = forms.CharField(label=_("Group address"), max_length=320)
+    members = LinesField(
+        label=_("Members"),
+        max_items=1000,
+        help_text=_("Addresses of your email accounts, one per line."),
+    )
+
+
+class GroupRenameForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=150)
+
+
+class GroupMemberForm(forms.Form):
+    address = forms.CharField(label=_("Member address"), max_length=320)

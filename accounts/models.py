@@ -1,6 +1,7 @@
 """The login User, the mailbox (EmailAccount) and its aliases."""
 
 import unicodedata
+from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -9,7 +10,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from domains.models import Domain, Organization
+from domains.models import Domain, Organization, SubscriptionType
 from tempusmail.mailbackend.base import SERVICES
 from tempusmail.models import Provisioned, Status
 
@@ -70,6 +71,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     external_email = models.EmailField(_("external email address"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     job_title = models.CharField(_("job title"), max_length=150, blank=True)
+    postal_address = models.TextField(_("postal address"), max_length=500, blank=True)
+    birthdate = models.DateField(_("birthdate"), null=True, blank=True)
+    # Set while the user has a photo (UserPhoto): lists know without reading the image.
+    photo_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -162,6 +167,24 @@ class EmailAccount(Provisioned):
     # The last collection could not read storage or sent counts: the values are the last known.
     usage_stale = models.BooleanField(default=False)
 
+    # Subscription (docs/billing.md): the current period in the organization's calendar, the
+    # monthly price paid for it (refunds and changes prorate that), when it renews.
+    subscription = models.ForeignKey(
+        SubscriptionType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        verbose_name=_("subscription"),
+    )
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    period_price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    billing_day = models.PositiveSmallIntegerField(default=1)
+    renews_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    payment_due_since = models.DateTimeField(null=True, blank=True)
+    suspended_for_payment = models.BooleanField(default=False)
+
     class Meta:
         ordering = ["address"]
         indexes = [
@@ -217,6 +240,10 @@ class EmailAccount(Provisioned):
     def offered_services(self) -> list[str]:
         return [s for s in SERVICES if s in self.services]
 
+    @property
+    def payment_due(self) -> bool:
+        return self.payment_due_since is not None
+
 
 class Alias(models.Model):
     """An extra address delivering into an account, on any domain of the same tenant."""
@@ -234,6 +261,41 @@ class Alias(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class UserPhoto(models.Model):
+    """A user's photo, re-encoded as JPEG (accounts/photos.py), in its own table so loading a
+    User never reads image bytes; served only to people of the same organization."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="photo")
+    data = models.BinaryField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"photo of {self.user_id}"
+
+
+class Group(Provisioned):
+    """A group address on one of the organization's domains: mail to it reaches every active
+    member (Postfix expands it; deactivated members are left out of the expansion)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="groups")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="groups")
+    name = models.CharField(_("name"), max_length=150)
+    local_part = models.CharField(max_length=64)
+    address = models.CharField(max_length=320, unique=True)
+    members = models.ManyToManyField(EmailAccount, related_name="groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def display_address(self) -> str:
+        return f"{self.local_part}@{self.domain.display_name}"
 
 
 class PasswordHistory(models.Model):

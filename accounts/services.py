@@ -3,6 +3,7 @@ write in one transaction, bump desired_version when the mail system must learn t
 and enqueue the push after commit."""
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -12,14 +13,16 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from domains.models import Domain, Organization
+from domains.billing import charge, give_back, lock_organization
+from domains.models import Domain, SubscriptionType
 from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
 
+from . import subscriptions
 from .access import CREDENTIAL_FIELDS, check_credentials_change
-from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, User
+from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, Group, User
 from .passwords import check_password_policy, remember_password
-from .tasks import push_account
+from .tasks import push_account, push_group
 from .validators import (
     check_forward_loop,
     normalize_address,
@@ -66,15 +69,26 @@ PANEL_FIELDS = frozenset(
         "in_address_book",
     }
 )
-USER_FIELDS = frozenset({"language", "time_zone", "external_email", "phone", "job_title"})
+USER_FIELDS = frozenset(
+    {
+        "language",
+        "time_zone",
+        "external_email",
+        "phone",
+        "job_title",
+        "postal_address",
+        "birthdate",
+    }
+)
 EDITABLE_FIELDS = MAIL_FIELDS | PANEL_FIELDS | USER_FIELDS
 
 
 def address_taken(address: str) -> bool:
-    """Addresses are unique everywhere: mailboxes, aliases and panel logins."""
+    """Addresses are unique everywhere: mailboxes, aliases, groups and panel logins."""
     return (
         EmailAccount.objects.filter(address=address).exists()
         or Alias.objects.filter(address=address).exists()
+        or Group.objects.filter(address=address).exists()
         or User.objects.filter(email__iexact=address).exists()
     )
 
@@ -96,20 +110,41 @@ def validate_options(
     address: str,
     values: dict[str, Any],
     current: dict[str, Any] | None = None,
+    subscription: SubscriptionType | None = None,
 ) -> dict[str, Any]:
-    """Check option values against the domain and plan; return them normalized. The rules
-    live here only: forms shape input, and show these refusals next to the field named."""
+    """Check option values against the domain, plan and subscription; return them normalized.
+    The rules live here only: forms shape input, and show these refusals next to the field
+    named."""
     unknown = set(values) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError(_("Unknown settings: %(names)s") % {"names": ", ".join(unknown)})
     plan = domain.organization.plan
     clean = dict(values)
-    if "quota_mb" in clean and clean["quota_mb"] not in domain.storage_options_mb:
+    if subscription is not None:
+        # Storage and services follow the subscription (seed 003).
+        if "quota_mb" in clean and clean["quota_mb"] != subscription.storage_mb:
+            raise ValidationError(
+                {
+                    "quota_mb": _("The subscription %(name)s includes %(mb)d MB of storage.")
+                    % {"name": subscription.name, "mb": subscription.storage_mb}
+                }
+            )
+        if "services" in clean and not set(clean["services"]) <= set(subscription.services):
+            raise ValidationError(
+                {
+                    "services": _("The subscription %(name)s does not include one of these.")
+                    % {"name": subscription.name}
+                }
+            )
+    elif "quota_mb" in clean and clean["quota_mb"] not in domain.storage_options_mb:
         raise ValidationError(_("Choose one of the storage capacities the domain offers."))
     if "services" in clean:
         if not set(clean["services"]) <= set(domain.services):
             raise ValidationError(_("The domain does not offer one of these services."))
         clean["services"] = [s for s in domain.offered_services() if s in clean["services"]]
+    birthdate = clean.get("birthdate")
+    if birthdate and not (date(1900, 1, 1) <= birthdate <= timezone.localdate()):
+        raise ValidationError({"birthdate": _("Enter a birthdate between 1900 and today.")})
     if "daily_send_limit" in clean and not (
         1 <= clean["daily_send_limit"] <= plan.max_daily_send_limit
     ):
@@ -162,10 +197,6 @@ def validate_options(
     return clean
 
 
-def _lock_organization(organization_id: int) -> Organization:
-    return Organization.objects.select_for_update().select_related("plan").get(pk=organization_id)
-
-
 def account_create(
     *,
     domain: Domain,
@@ -174,29 +205,47 @@ def account_create(
     last_name: str,
     password_hash: str,
     options: dict[str, Any],
+    subscription: SubscriptionType | None = None,
+    aliases: Iterable[str] = (),
 ) -> EmailAccount:
-    """Create the login and the mailbox together; nothing is saved if any rule fails."""
+    """Create the login and the mailbox together, with its aliases, and charge the first
+    period of a paid subscription; nothing is saved (or charged) if any rule fails."""
     local = normalize_local_part(local_part)
     address = f"{local}@{domain.name}"
+    if subscription is None and subscriptions.offered_subscriptions().exists():
+        raise ValidationError({"subscription": _("Choose a subscription.")})
+    if subscription is not None and not subscription.is_active:
+        raise ValidationError({"subscription": _("This subscription is not offered.")})
     webmail = getattr(
         domain, "webmail", None
     )  # the domain's webmail defaults, if its admin set any
-    options = {
+    defaults = {
         "services": list(domain.services),
         "quota_mb": min(domain.storage_options_mb),
         "daily_send_limit": domain.default_daily_send_limit,
+    }
+    if subscription is not None:
+        defaults["services"] = [s for s in domain.services if s in subscription.services]
+        defaults["quota_mb"] = subscription.storage_mb
+    options = {
+        **defaults,
         **(webmail.new_account_defaults() if webmail else {}),
         **options,
     }
-    clean = validate_options(domain=domain, address=address, values=options)
+    clean = validate_options(
+        domain=domain, address=address, values=options, subscription=subscription
+    )
     user_values = {k: clean.pop(k) for k in list(clean) if k in USER_FIELDS}
+    alias_addresses = _normalize_aliases(aliases, own=address)
+    subscriptions.check_alias_limit(subscription=subscription, count=len(alias_addresses))
     with transaction.atomic():
-        org = _lock_organization(domain.organization_id)
+        org = lock_organization(domain.organization_id)
         if org.accounts.count() >= org.plan.max_accounts:
             raise ValidationError(
                 _("Your plan allows at most %(max)d email accounts.")
                 % {"max": org.plan.max_accounts}
             )
+        subscriptions.check_free_limit(organization=org, subscription=subscription)
         if address_taken(address):
             raise ValidationError(_("%(address)s is already in use.") % {"address": address})
         user = User(
@@ -207,20 +256,45 @@ def account_create(
             password_changed_at=timezone.now(),
             **user_values,
         )
-        user.save()
-        account = EmailAccount.objects.create(
+        account = EmailAccount(
             organization=org,
             domain=domain,
-            user=user,
             local_part=local,
             address=address,
             first_name=first_name,
             last_name=last_name,
             **clean,
         )
+        if subscription is not None:
+            subscriptions.start_period(
+                organization=org,
+                account=account,
+                subscription=subscription,
+                now=timezone.now(),
+                refusal=_("Top up %(amount)s to create this account."),
+            )
+        user.save()
+        account.user = user
+        account.save()
+        for alias_address in alias_addresses:
+            _create_alias(account, alias_address)
         _enqueue(account)
         audit(action="account.create", obj=account, fields=[*clean, *user_values])
     return account
+
+
+def _normalize_aliases(values: Iterable[str], *, own: str) -> list[str]:
+    result: list[str] = []
+    for value in values:
+        alias = normalize_address(value)
+        if alias == own:
+            raise ValidationError({"aliases": _("An alias cannot be the account's own address.")})
+        if alias in result:
+            raise ValidationError(
+                {"aliases": _("%(address)s is listed twice.") % {"address": alias}}
+            )
+        result.append(alias)
+    return result
 
 
 def ensure_modifiable(account: EmailAccount) -> None:
@@ -240,6 +314,7 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
         address=account.address,
         values=values,
         current={name: getattr(account, name) for name in PAIRED_FIELDS},
+        subscription=account.subscription,
     )
     changed = [
         k
@@ -332,10 +407,43 @@ def account_deactivate(*, account: EmailAccount) -> None:
 
 
 def account_reactivate(*, account: EmailAccount) -> None:
+    """An account deactivated for non-payment pays a new period from today first."""
     check_credentials_change(account)
     if account.deleting or account.is_active:
         raise ValidationError(_("This account is already active."))
-    _set_active(account, True)
+    if not account.suspended_for_payment:
+        _set_active(account, True)
+        return
+    with transaction.atomic():
+        org = lock_organization(account.organization_id)
+        held = (
+            EmailAccount.objects.select_for_update(of=("self",))
+            .select_related("subscription")
+            .get(pk=account.pk)
+        )
+        if held.is_active or held.deleting:
+            raise ValidationError(_("This account is already active."))
+        subscriptions.start_period(
+            organization=org,
+            account=held,
+            subscription=held.subscription,
+            now=timezone.now(),
+            refusal=_("Top up %(amount)s to reactivate this account."),
+        )
+        held.save(update_fields=subscriptions.PERIOD_FIELDS)
+        _set_active(held, True)
+    account.refresh_from_db()
+
+
+def account_suspend_for_payment(*, account: EmailAccount) -> None:
+    """Renewals: deactivate an account whose subscription was not paid within the grace
+    period. Nothing is deleted; reactivating it pays a new period."""
+    with transaction.atomic():
+        EmailAccount.objects.filter(pk=account.pk).update(suspended_for_payment=True)
+        account.suspended_for_payment = True
+        if account.is_active:
+            _set_active(account, False)
+        audit(action="account.suspend", obj=account, fields=["is_active"])
 
 
 def _set_active(account: EmailAccount, active: bool) -> None:
@@ -347,21 +455,37 @@ def _set_active(account: EmailAccount, active: bool) -> None:
         login = {"is_active": active} if active else {"is_active": False, "tokens_revoked_at": now}
         User.objects.filter(pk=account.user_id).update(**login)
         _bump(account)
+        bump_groups_of(account)
         audit(action="account.reactivate" if active else "account.deactivate", obj=account)
 
 
 def account_delete(*, account: EmailAccount) -> None:
-    """Only a deactivated account can be deleted; the row goes once the mailbox is purged."""
+    """Only a deactivated account can be deleted; the row goes once the mailbox is purged.
+    The unused, prorated value of its subscription returns to the credit, exactly once (the
+    account's row lock and the refund's ledger reference)."""
     check_credentials_change(account)  # the login goes with the mailbox
     if account.is_active:
         raise ValidationError(_("Deactivate the account before deleting it."))
     if account.deleting:
         return
     with transaction.atomic():
-        account.deleting = True
-        account.save(update_fields=["deleting"])
-        _bump(account)
-        audit(action="account.delete", obj=account)
+        org = lock_organization(account.organization_id)
+        held = (
+            EmailAccount.objects.select_for_update(of=("self",))
+            .select_related("subscription")
+            .get(pk=account.pk)
+        )
+        if held.is_active:
+            raise ValidationError(_("Deactivate the account before deleting it."))
+        if held.deleting:
+            return
+        subscriptions.refund_unused(organization=org, account=held, now=timezone.now())
+        held.deleting = True
+        held.save(update_fields=["deleting", *subscriptions.PERIOD_FIELDS])
+        _bump(held)
+        bump_groups_of(held)
+        audit(action="account.delete", obj=held)
+    account.deleting = True
 
 
 def alias_add(*, account: EmailAccount, address: str) -> Alias:
@@ -375,6 +499,14 @@ def alias_add(*, account: EmailAccount, address: str) -> Alias:
     if domain is None:
         raise ValidationError(_("%(domain)s is not one of your domains.") % {"domain": domain_name})
     with transaction.atomic():
+        held = (
+            EmailAccount.objects.select_for_update(of=("self",))
+            .select_related("subscription")
+            .get(pk=account.pk)
+        )
+        subscriptions.check_alias_limit(
+            subscription=held.subscription, count=held.aliases.count() + 1
+        )
         if address_taken(address):
             raise ValidationError(_("%(address)s is already in use.") % {"address": address})
         check_forward_loop(
@@ -396,6 +528,32 @@ def alias_add(*, account: EmailAccount, address: str) -> Alias:
     return alias
 
 
+def _create_alias(account: EmailAccount, address: str) -> Alias:
+    """An alias made with its account (inside account_create's transaction)."""
+    local, _at, domain_name = address.partition("@")
+    local = normalize_local_part(local)
+    domain = Domain.objects.filter(
+        name=domain_name, organization_id=account.organization_id
+    ).first()
+    if domain is None:
+        raise ValidationError(
+            {"aliases": _("%(domain)s is not one of your domains.") % {"domain": domain_name}}
+        )
+    if address_taken(address):
+        raise ValidationError(
+            {"aliases": _("%(address)s is already in use.") % {"address": address}}
+        )
+    alias = Alias.objects.create(
+        organization_id=account.organization_id,
+        account=account,
+        domain=domain,
+        local_part=local,
+        address=address,
+    )
+    audit(action="alias.add", obj=alias)
+    return alias
+
+
 def alias_delete(*, alias: Alias) -> None:
     ensure_modifiable(alias.account)
     with transaction.atomic():
@@ -406,8 +564,9 @@ def alias_delete(*, alias: Alias) -> None:
 
 
 def domain_verified(*, domain: Domain) -> None:
-    """Registered in accounts.apps: a domain just verified brings live its accounts and the
-    aliases other accounts hold on it (a new version for each, pushed after commit)."""
+    """Registered in accounts.apps: a domain just verified brings live its accounts, the
+    aliases other accounts hold on it and its groups (a new version for each, pushed after
+    commit)."""
     ids = set(domain.accounts.filter(deleting=False).values_list("pk", flat=True))
     ids |= set(Alias.objects.filter(domain=domain).values_list("account_id", flat=True))
     now = timezone.now()
@@ -416,6 +575,8 @@ def domain_verified(*, domain: Domain) -> None:
     )
     for pk in sorted(ids):
         _enqueue_pk(pk)
+    for group in Group.objects.filter(domain=domain):
+        bump_group(group)
 
 
 def resync(*, accounts: Iterable[EmailAccount]) -> int:
@@ -426,6 +587,91 @@ def resync(*, accounts: Iterable[EmailAccount]) -> int:
             _bump(account)
             count += 1
     return count
+
+
+def account_change_subscription(
+    *, account: EmailAccount, subscription: SubscriptionType
+) -> subscriptions.Change | None:
+    """Owners change an account's subscription at once: the rest of the current period is
+    prorated per day (an upgrade charges the difference, a downgrade refunds it), or refused
+    naming the sum missing. None when it already has this subscription."""
+    ensure_modifiable(account)
+    if not subscription.is_active:
+        raise ValidationError({"subscription": _("This subscription is not offered.")})
+    with transaction.atomic():
+        org = lock_organization(account.organization_id)
+        held = (
+            EmailAccount.objects.select_for_update(of=("self",))
+            .select_related("subscription", "domain")
+            .get(pk=account.pk)
+        )
+        ensure_modifiable(held)
+        if held.subscription_id == subscription.pk:
+            return None
+        old = held.subscription
+        subscriptions.check_alias_limit(subscription=subscription, count=held.aliases.count())
+        if old is None or not old.is_free:
+            subscriptions.check_free_limit(
+                organization=org, subscription=subscription, exclude_pk=held.pk
+            )
+        now = timezone.now()
+        change = subscriptions.change_amount(
+            organization=org, account=held, new=subscription, now=now
+        )
+        refusal = _("Top up %(amount)s to change to this subscription.")
+        if old is None or held.period_start is None:
+            subscriptions.start_period(
+                organization=org, account=held, subscription=subscription, now=now, refusal=refusal
+            )
+        else:
+            description = _("%(old)s → %(new)s, %(days)d of %(total)d days") % {
+                "old": old.name,
+                "new": subscription.name,
+                "days": change.remaining_days,
+                "total": change.period_days,
+            }
+            if change.amount > 0:
+                charge(
+                    organization=org,
+                    amount=change.amount,
+                    description=description,
+                    refusal=refusal,
+                    account_address=held.address,
+                )
+            elif change.amount < 0:
+                give_back(
+                    organization=org,
+                    amount=-change.amount,
+                    description=description,
+                    account_address=held.address,
+                )
+            held.subscription = subscription
+            held.period_price = subscription.monthly_price
+        # Storage and services follow the subscription; services it newly includes are on.
+        offered = [s for s in held.domain.services if s in subscription.services]
+        had = set(old.services) if old is not None else set()
+        held.services = [
+            s
+            for s in held.domain.offered_services()
+            if s in offered and (s in held.services or s not in had)
+        ]
+        held.quota_mb = subscription.storage_mb
+        held.save(update_fields=[*subscriptions.PERIOD_FIELDS, "services", "quota_mb"])
+        _bump(held)
+        audit(action="account.subscription", obj=held, fields=["subscription"])
+    account.refresh_from_db()
+    return change
+
+
+def bump_groups_of(account: EmailAccount) -> None:
+    """The groups an account belongs to expand differently once it is (in)active or gone."""
+    for group in Group.objects.filter(members=account):
+        bump_group(group)
+
+
+def bump_group(group: Group) -> None:
+    Group.objects.filter(pk=group.pk).update(**group.bump_fields())
+    enqueue_on_commit(push_group, group.pk)
 
 
 def _bump(account: EmailAccount) -> None:

@@ -3,10 +3,10 @@ the reconciler and the usage collector. Tasks call these; the panel never does."
 
 from django.db import transaction
 
-from tempusmail.mailbackend import AccountState, Autoresponder, get_backend
+from tempusmail.mailbackend import AccountState, Autoresponder, GroupState, get_backend
 from tempusmail.provisioning import mark_applied
 
-from .models import EmailAccount, User
+from .models import EmailAccount, Group, User
 
 
 def account_state(account: EmailAccount) -> AccountState:
@@ -66,6 +66,28 @@ def account_push(*, account_id: int) -> None:
         deleting = EmailAccount.objects.filter(pk=account.pk).values_list("deleting", flat=True)
         if not deleting or deleting[0]:
             backend.remove_account(state.address)
+
+
+def group_state(group: Group) -> GroupState:
+    """The group's expansion: its active members only (a deactivated member gets nothing)."""
+    members = group.members.filter(is_active=True, deleting=False).values_list("address", flat=True)
+    return GroupState(
+        address=group.address, members=tuple(sorted(members)), version=group.desired_version
+    )
+
+
+def group_push(*, group_id: int) -> None:
+    group = Group.objects.select_related("domain").filter(pk=group_id).first()
+    if group is None or not group.domain.is_verified:
+        return  # a pending domain's group goes live with the domain's verification
+    state = group_state(group)
+    get_backend().apply_group(state)
+    mark_applied(Group, pk=group.pk, version=state.version)
+
+
+def group_remove(*, address: str) -> None:
+    if not Group.objects.filter(address=address).exists():
+        get_backend().remove_group(address)
 
 
 USAGE_FIELDS = ["storage_used_bytes", "last_login_at", "sent_24h", "usage_stale"]

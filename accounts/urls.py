@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import group_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -17,5 +17,18 @@ urlpatterns = [
     path("accounts/<int:pk>/deactivate/", views.account_deactivate, name="deactivate"),
     path("accounts/<int:pk>/reactivate/", views.account_reactivate, name="reactivate"),
     path("accounts/<int:pk>/delete/", views.account_delete, name="delete"),
+    path("accounts/<int:pk>/subscription/change/", views.account_subscription, name="subscription"),
+    path("accounts/<int:pk>/photo/", views.account_photo, name="photo"),
+    path("accounts/<int:pk>/photo/upload/", views.account_photo_upload, name="photo_upload"),
+    path("accounts/<int:pk>/photo/remove/", views.account_photo_remove, name="photo_remove"),
+    path("groups/", group_views.group_list, name="groups"),
+    path("groups/<int:pk>/", group_views.group_detail, name="group"),
+    path("groups/<int:pk>/members/add/", group_views.group_member_add, name="group_member_add"),
+    path(
+        "groups/<int:pk>/members/<int:account_pk>/remove/",
+        group_views.group_member_remove,
+        name="group_member_remove",
+    ),
+    path("groups/<int:pk>/delete/", group_views.group_delete, name="group_delete"),
     path("accounts/<int:pk>/<slug:section>/", views.account_settings, name="settings"),
 ]

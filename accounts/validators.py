@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from domains.validators import normalize_domain_name
 
-from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount
+from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount, Group
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9_+-])?$")
@@ -126,15 +126,13 @@ def check_forward_loop(
             targets = row[0]
         resolved = _resolve(targets, new_aliases)
         for target in targets:
-            mailbox = resolved.get(target)
-            if mailbox is None:
-                continue
-            if mailbox == address:
-                chain = _chain(parent, current) + [(target, mailbox)]
-                raise ValidationError(_loop_message(chain, address, organization_id))
-            if mailbox not in parent:
-                parent[mailbox] = (current, target)
-                queue.append(mailbox)
+            for mailbox in resolved.get(target, ()):
+                if mailbox == address:
+                    chain = _chain(parent, current) + [(target, mailbox)]
+                    raise ValidationError(_loop_message(chain, address, organization_id))
+                if mailbox not in parent:
+                    parent[mailbox] = (current, target)
+                    queue.append(mailbox)
 
 
 def _forwarding(mailbox: str) -> tuple[list[str], bool] | None:
@@ -146,18 +144,26 @@ def _forwarding(mailbox: str) -> tuple[list[str], bool] | None:
     return (list(row[0] or []), row[1]) if row else None
 
 
-def _resolve(targets: list[str], new_aliases: dict[str, str]) -> dict[str, str]:
-    """Each target as the mailbox it delivers into (an alias becomes its mailbox)."""
-    found = dict(
-        Alias.objects.filter(address__in=targets).values_list("address", "account__address")
-    )
-    found.update({t: new_aliases[t] for t in targets if t in new_aliases})
+def _resolve(targets: list[str], new_aliases: dict[str, str]) -> dict[str, list[str]]:
+    """Each target as the mailboxes it delivers into: an alias becomes its mailbox, a group
+    its active members (Postfix expands both)."""
+    found = {
+        a: [m]
+        for a, m in Alias.objects.filter(address__in=targets).values_list(
+            "address", "account__address"
+        )
+    }
+    found.update({t: [new_aliases[t]] for t in targets if t in new_aliases})
+    for group, member in Group.objects.filter(
+        address__in=targets, members__is_active=True, members__deleting=False
+    ).values_list("address", "members__address"):
+        found.setdefault(group, []).append(member)
     mailboxes = set(
         EmailAccount.objects.filter(address__in=targets, deleting=False).values_list(
             "address", flat=True
         )
     )
-    found.update({t: t for t in mailboxes})
+    found.update({t: [t] for t in mailboxes})
     return found
 
 

@@ -3,25 +3,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import get_domain_for, role_flags
+from domains.billing import format_eur
 from tempusmail.api import page_number
 from tempusmail.views import add_service_error
 
-from . import forms, services
+from . import forms, personal, services, subscriptions
 from .access import (
     CREDENTIAL_FIELDS,
     NOT_YOURS,
     check_credentials_change,
     get_account_for,
     get_alias_for,
+    get_photo_for,
 )
 from .access import may_change_credentials as _may_change_credentials
 from .models import EmailAccount
@@ -50,6 +53,7 @@ LIST_FIELDS = (
     "last_login_at",
     "sent_24h",
     "usage_stale",
+    "payment_due_since",
 )
 
 
@@ -159,6 +163,7 @@ def account_create(request, domain_pk):
 SECTIONS = {
     "master": (gettext_lazy("Master data"), forms.MasterForm),
     "general": (gettext_lazy("General"), forms.GeneralForm),
+    "subscription": (gettext_lazy("Subscription"), None),
     "forward": (gettext_lazy("Forward"), forms.ForwardForm),
     "other": (gettext_lazy("Other"), forms.OtherForm),
     "security": (gettext_lazy("Security"), forms.SecurityForm),
@@ -181,6 +186,7 @@ def _section_form(section: str, account: EmailAccount, data=None, *, user=None):
     kwargs = {}
     if form_class in (forms.GeneralForm,):
         kwargs["domain"] = account.domain
+        kwargs["subscription"] = account.subscription
     if form_class is forms.ForwardForm:
         kwargs["address"] = account.address
     form = form_class(data, initial=initial, **kwargs)
@@ -238,6 +244,10 @@ def account_settings(request, pk, section="master"):
     if section == "general":
         plan = account.organization.plan
         extra["chargeable"] = account.daily_send_limit > plan.default_daily_send_limit
+    if section == "subscription":
+        extra.update(_subscription_context(account))
+    if section == "master":
+        extra["photo_form"] = forms.PhotoForm()
     return render(
         request,
         "accounts/account_settings.html",
@@ -319,6 +329,124 @@ def alias_delete(request, pk, alias_pk):
     else:
         messages.success(request, _("Alias %(address)s deleted.") % {"address": alias.address})
     return redirect("accounts:settings", pk=pk, section="aliases")
+
+
+# --- subscription and photo -----------------------------------------------------------------
+
+
+def _subscription_context(account, form=None) -> dict:
+    """The current period and, for each offered subscription, what changing to it now costs."""
+    offered = subscriptions.offered_subscriptions()
+    options = []
+    for subscription in offered:
+        change = subscriptions.change_amount(
+            organization=account.organization, account=account, new=subscription, now=timezone.now()
+        )
+        options.append((subscription, change.amount, format_eur(abs(change.amount))))
+    return {
+        "subscription_form": form
+        or forms.SubscriptionForm(
+            subscriptions=offered, initial={"subscription": account.subscription_id}
+        ),
+        "subscription_options": options,
+        "period_price": format_eur(account.period_price),
+        "credit": format_eur(account.organization.credit),
+    }
+
+
+@login_required
+@require_POST
+def account_subscription(request, pk):
+    """Owners only: end users and operators may not change a subscription (seed 003)."""
+    account = get_account_for(request.user, pk, manage=True)
+    form = forms.SubscriptionForm(request.POST, subscriptions=subscriptions.offered_subscriptions())
+    if form.is_valid():
+        subscription = form.cleaned_data["subscription"]
+        try:
+            change = services.account_change_subscription(
+                account=account, subscription=subscription
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            values = {"name": subscription.name}
+            if change is None:
+                messages.info(
+                    request, _("The account already has the subscription %(name)s.") % values
+                )
+            elif change.amount > 0:
+                values["amount"] = format_eur(change.amount)
+                messages.success(
+                    request, _("Subscription changed to %(name)s: %(amount)s charged.") % values
+                )
+            elif change.amount < 0:
+                values["amount"] = format_eur(-change.amount)
+                messages.success(
+                    request, _("Subscription changed to %(name)s: %(amount)s refunded.") % values
+                )
+            else:
+                messages.success(request, _("Subscription changed to %(name)s.") % values)
+            return redirect("accounts:settings", pk=pk, section="subscription")
+    return render(
+        request,
+        "accounts/account_settings.html",
+        _settings_context(
+            request, account, "subscription", None, **_subscription_context(account, form)
+        ),
+    )
+
+
+@login_required
+def account_photo(request, pk):
+    """The photo, as an image, to people of the account's organization only (the lookup
+    comes first: another organization's account is a 404 whatever the method)."""
+    photo = get_photo_for(request.user, pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    response = HttpResponse(bytes(photo.data), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@login_required
+@require_POST
+def account_photo_upload(request, pk):
+    account = get_account_for(request.user, pk, write=True)
+    services.ensure_modifiable(account)
+    form = forms.PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            personal.user_set_photo(
+                user=account.user, data=_read_upload(form.cleaned_data["photo"])
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Photo saved."))
+            return redirect("accounts:settings", pk=pk, section="master")
+    return render(
+        request,
+        "accounts/account_settings.html",
+        _settings_context(
+            request, account, "master", _section_form("master", account), photo_form=form
+        ),
+    )
+
+
+@login_required
+@require_POST
+def account_photo_remove(request, pk):
+    account = get_account_for(request.user, pk, write=True)
+    services.ensure_modifiable(account)
+    personal.user_remove_photo(user=account.user)
+    messages.success(request, _("Photo removed."))
+    return redirect("accounts:settings", pk=pk, section="master")
+
+
+def _read_upload(upload) -> bytes:
+    """At most one byte past the limit: the service names the limit, nothing more is read."""
+    return upload.read(personal.MAX_PHOTO_BYTES + 1)
 
 
 # --- lifecycle ----------------------------------------------------------------------------

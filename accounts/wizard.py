@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy
 
-from domains.models import Domain
+from domains.models import Domain, SubscriptionType
 from tempusmail.views import add_service_error
 
 from . import forms, services
 from .models import EmailAccount
+from .subscriptions import offered_subscriptions
 
 STEPS = {
     1: gettext_lazy("New account"),
@@ -62,17 +63,39 @@ class AccountWizard:
             data = MultiValueDict(stored)
         domain = self.domain
         if step == 1:
-            return forms.NewAccountForm(data, domain=domain, password_set=self.password_set)
+            return forms.NewAccountForm(
+                data,
+                domain=domain,
+                password_set=self.password_set,
+                subscriptions=offered_subscriptions(),
+            )
         if step == 2:
+            subscription = self.subscription
             initial = {
-                "quota_mb": min(domain.storage_options_mb, default=None),
-                "services": domain.offered_services(),
+                "quota_mb": subscription.storage_mb
+                if subscription
+                else min(domain.storage_options_mb, default=None),
+                "services": [
+                    s
+                    for s in domain.offered_services()
+                    if subscription is None or s in subscription.services
+                ],
             }
-            return forms.ServicesForm(data, domain=domain, initial=initial)
+            return forms.ServicesForm(
+                data, domain=domain, subscription=subscription, initial=initial
+            )
         if step == 3:
             return forms.SecurityForm(data, initial=STEP_DEFAULTS[3])
         local = (self.data.get("1") or {}).get("local_part", [""])[0].strip().lower()
         return forms.OptionsForm(data, address=f"{local}@{domain.name}", initial=STEP_DEFAULTS[4])
+
+    @property
+    def subscription(self) -> SubscriptionType | None:
+        """The subscription chosen at step 1 (an offered one), if any."""
+        chosen = (self.data.get("1") or {}).get("subscription", [""])[0]
+        if not str(chosen).isdigit():
+            return None
+        return offered_subscriptions().filter(pk=int(chosen)).first()
 
     def _save(self) -> None:
         self.session[self.key] = self.data
@@ -109,6 +132,7 @@ class AccountWizard:
                 return Outcome(go_to=step, check_step=True)
             cleaned[step] = form.cleaned_data
         names = cleaned.pop(1)
+        aliases = cleaned[len(STEPS)].pop("aliases", [])
         try:
             account = services.account_create(
                 domain=self.domain,
@@ -117,6 +141,8 @@ class AccountWizard:
                 last_name=names["last_name"],
                 password_hash=self.data["password_hash"],
                 options={k: v for data in cleaned.values() for k, v in data.items()},
+                subscription=names.get("subscription"),
+                aliases=aliases,
             )
         except ValidationError as error:
             form = self.form(len(STEPS))

@@ -4,7 +4,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from tempusmail.tenancy import forbid, not_found
 
-from .models import Domain, Membership, Organization, Role
+from .models import Domain, Invitation, Membership, Organization, Role
 
 
 def role_subquery(user, organization_ref: str = "organization_id") -> Subquery:
@@ -60,3 +60,48 @@ def organizations_for(user, *, write: bool = False) -> QuerySet[Organization]:
 def role_flags(role: str | None) -> dict[str, bool]:
     """What the templates may offer a member of this role."""
     return {"can_write": role in (Role.OWNER, Role.OPERATOR), "can_manage": role == Role.OWNER}
+
+
+def choose_organization_for(
+    user, wanted, *, write: bool = False, manage: bool = False
+) -> tuple[Organization, list[Organization]]:
+    """The organization a page names (`?org=`), else the user's first, with the user's role
+    as `member_role`; and all of the user's organizations (for the switcher)."""
+    if not user.is_authenticated:
+        raise not_found()
+    organizations = list(
+        Organization.objects.filter(memberships__user=user)
+        .annotate(member_role=role_subquery(user, "pk"))
+        .select_related("plan")
+        .order_by("name", "pk")
+    )
+    if not organizations:
+        raise not_found()
+    wanted = str(wanted or organizations[0].pk)
+    chosen = next((o for o in organizations if str(o.pk) == wanted), None)
+    check_role(chosen.member_role if chosen else None, write=write, manage=manage)
+    return chosen, organizations
+
+
+def get_membership_for(user, pk, *, manage: bool = False) -> Membership:
+    """A membership of one of the user's organizations; changing it is for owners."""
+    membership = (
+        Membership.objects.select_related("user", "organization")
+        .annotate(member_role=role_subquery(user))
+        .filter(pk=pk, organization__memberships__user=user)
+        .first()
+    )
+    check_role(membership.member_role if membership else None, manage=manage)
+    return membership
+
+
+def get_invitation_for(user, pk) -> Invitation:
+    """An invitation of one of the user's organizations, for its owners to revoke."""
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .annotate(member_role=role_subquery(user))
+        .filter(pk=pk)
+        .first()
+    )
+    check_role(invitation.member_role if invitation else None, manage=True)
+    return invitation

@@ -1,9 +1,23 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 
 from . import services
-from .models import DkimKey, Domain, Membership, Organization, Plan, Role
+from .billing import format_eur
+from .models import (
+    CreditEntry,
+    DkimKey,
+    Domain,
+    Invitation,
+    Membership,
+    Organization,
+    Plan,
+    Role,
+    SubscriptionType,
+)
+from .org_forms import CreditEntryAdminForm
 
 
 class ServiceDeleteMixin:
@@ -30,6 +44,7 @@ class PlanAdmin(admin.ModelAdmin):
         "name",
         "max_domains",
         "max_accounts",
+        "max_free_accounts",
         "default_daily_send_limit",
         "max_daily_send_limit",
     )
@@ -44,16 +59,32 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(ServiceDeleteMixin, admin.ModelAdmin):
-    list_display = ("name", "plan", "domains_count", "accounts_count", "created_at")
+    list_display = (
+        "name",
+        "plan",
+        "credit_balance",
+        "domains_count",
+        "accounts_count",
+        "created_at",
+    )
     list_select_related = ("plan",)
     list_filter = ("plan",)
     search_fields = ("name",)
+    readonly_fields = ("credit_balance",)
     inlines = [MembershipInline]
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if change:  # owners may have changed: postmaster@ and support@ follow them
             services.organization_domains_repush(organization_id=form.instance.pk)
+
+    @admin.display(ordering="credit", description="credit")
+    def credit_balance(self, obj):
+        """The balance, and a link to top up or adjust it (the ledger's add form)."""
+        if obj.pk is None:
+            return format_eur(obj.credit)
+        url = reverse("admin:domains_creditentry_add") + f"?organization={obj.pk}"
+        return format_html('{} · <a href="{}">top up / adjust</a>', format_eur(obj.credit), url)
 
     def get_queryset(self, request):
         return (
@@ -173,3 +204,74 @@ class DomainAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             except ValidationError as error:
                 self.message_user(request, f"{domain.name}: {error.messages[0]}", messages.WARNING)
         self.message_user(request, f"{done} domain(s) marked verified.")
+
+
+@admin.register(SubscriptionType)
+class SubscriptionTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "monthly_price", "storage_mb", "max_aliases", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(admin.ModelAdmin):
+    """The ledger: staff add top-ups and adjustments; nothing is ever edited or deleted."""
+
+    form = CreditEntryAdminForm
+    list_display = (
+        "created_at",
+        "organization",
+        "kind",
+        "amount",
+        "balance_after",
+        "description",
+        "account_address",
+        "actor_email",
+    )
+    list_select_related = ("organization",)
+    list_filter = ("kind", "organization")
+    search_fields = ("organization__name", "description", "account_address", "reference")
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organization", "kind", "amount", "description"]
+        return [
+            "created_at",
+            "organization",
+            "kind",
+            "amount",
+            "balance_after",
+            "description",
+            "account_address",
+            "actor_email",
+            "reference",
+        ]
+
+    def save_model(self, request, obj, form, change):
+        """The entry is written by the ledger's service (organization locked, balance kept)."""
+        try:
+            entry = form.write()
+        except ValidationError as error:  # the balance changed since the form was checked
+            messages.error(request, " ".join(error.messages))
+            raise
+        obj.__dict__.update({k: v for k, v in entry.__dict__.items() if not k.startswith("_")})
+        obj._state = entry._state
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("email", "organization", "role", "created_at", "accepted_at", "revoked_at")
+    list_select_related = ("organization",)
+    list_filter = ("role",)
+    search_fields = ("email", "organization__name")
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,11 +1,15 @@
 """Tenants (Organization), their members and plan, and the mail domains they own."""
 
 import secrets
+import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +52,8 @@ class Plan(models.Model):
     name = models.CharField(max_length=100, unique=True)
     max_domains = models.PositiveIntegerField(default=5)
     max_accounts = models.PositiveIntegerField(default=50)
+    # Of max_accounts, how many may have a free (zero-price) subscription (seed 003).
+    max_free_accounts = models.PositiveIntegerField(default=50)
     storage_options_mb = models.JSONField(
         default=list,
         validators=[validate_storage_options],
@@ -71,12 +77,30 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Billing (docs/billing.md): the balance is the last ledger entry's balance_after, kept
+    # here so one locked row serializes every spend; periods start at midnight in time_zone.
+    credit = models.DecimalField(
+        _("credit (EUR)"), max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    members_require_2fa = models.BooleanField(
+        _("members must use two-factor authentication"), default=False
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credit__gte=0), name="organization_credit_never_negative"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.time_zone not in zoneinfo.available_timezones():
+            raise ValidationError({"time_zone": _("Unknown time zone.")})
 
 
 class Role(models.TextChoices):
@@ -130,6 +154,120 @@ class CheckResult(models.TextChoices):
     MISSING = "missing", _("No record found")
     WRONG = "wrong", _("A record with another value")
     UNREACHABLE = "unreachable", _("Could not check: DNS did not answer")
+
+
+class SubscriptionType(models.Model):
+    """What one mailbox costs and includes; defined by the provider's staff (seed 003)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    monthly_price = models.DecimalField(
+        _("monthly price (EUR)"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.00"))],
+        help_text=_("Zero for a free subscription."),
+    )
+    storage_mb = models.PositiveIntegerField(_("storage (MB)"), validators=[MinValueValidator(1)])
+    max_aliases = models.PositiveIntegerField(_("maximum aliases"), default=0)
+    services = models.JSONField(_("services"), default=list, validators=[validate_services])
+    is_active = models.BooleanField(
+        _("offered"), default=True, help_text=_("Offered for new accounts and changes.")
+    )
+
+    class Meta:
+        ordering = ["monthly_price", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(monthly_price__gte=0), name="subscription_price_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_free(self) -> bool:
+        return self.monthly_price == 0
+
+    def offered_services(self) -> list[str]:
+        return [s for s in SERVICES if s in self.services]
+
+
+class CreditEntry(models.Model):
+    """One line of an organization's statement. Append-only: never updated or deleted (the
+    database refuses it, migration 0002), written under a lock on the organization's row in
+    the same transaction as the change it pays for."""
+
+    class Kind(models.TextChoices):
+        TOPUP = "topup", _("Top-up")
+        CHARGE = "charge", _("Charge")
+        RENEWAL = "renewal", _("Renewal")
+        REFUND = "refund", _("Refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(_("amount (EUR)"), max_digits=12, decimal_places=2)
+    balance_after = models.DecimalField(_("balance after"), max_digits=12, decimal_places=2)
+    description = models.CharField(_("description"), max_length=300)
+    account_address = models.CharField(_("account"), max_length=320, blank=True)
+    actor_email = models.CharField(_("by"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
+    # What makes an entry happen at most once: a payment id, a period's renewal or refund.
+    reference = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "credit entries"
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0), name="credit_entry_balance_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.kind} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Credit entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Credit entries are append-only.")
+
+
+class Invitation(models.Model):
+    """An owner's invitation to become a member: a one-time link (only its hash is kept)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("email address"))
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by_email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization} ({self.role})"
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
 
 
 class Domain(Provisioned):

@@ -101,6 +101,8 @@ def domain_delete(*, domain: Domain) -> None:
     with transaction.atomic():
         if domain.accounts.exists() or domain.aliases.exists():
             raise ValidationError(_("A domain with email accounts or aliases cannot be deleted."))
+        if domain.groups.exists():
+            raise ValidationError(_("A domain with groups cannot be deleted: delete them first."))
         name = domain.name
         audit(action="domain.delete", obj=domain)
         domain.delete()
@@ -218,6 +220,8 @@ def organization_delete(*, organization: Organization) -> None:
         org = _lock_organization(organization)
         if org.accounts.exists():
             raise ValidationError(_("An organization with email accounts cannot be deleted."))
+        if org.credit_entries.exists():  # the ledger is kept (CreditEntry is append-only)
+            raise ValidationError(_("An organization with a credit history cannot be deleted."))
         for domain in org.domains.all():
             domain_delete(domain=domain)
         audit(action="organization.delete", obj=org, organization_id=None)

@@ -16,6 +16,7 @@ from accounts import services as account_services
 from accounts.access import check_credentials_change
 from accounts.models import User, normalize_login
 from accounts.passwords import password_change_required
+from domains.models import Membership
 from tempusmail.audit import audit
 from tempusmail.net import client_key
 
@@ -107,8 +108,11 @@ def has_2fa(user) -> bool:
 
 
 def requires_2fa(user) -> bool:
-    """Staff outside development, "force 2FA" accounts, accounts of a domain with the policy."""
+    """Staff outside development, "force 2FA" accounts, accounts of a domain with the policy,
+    members of an organization whose owners require it."""
     if user.is_staff and settings.STAFF_REQUIRE_2FA:
+        return True
+    if Membership.objects.filter(user=user, organization__members_require_2fa=True).exists():
         return True
     account = getattr(user, "mailbox", None)
     if account is None:
@@ -289,6 +293,14 @@ def token_revoke(*, token: ApiToken) -> None:
             obj=token,
             organization_id=token.organization_id or _org_id(token.user),
         )
+
+
+def tokens_revoke_membership(*, user_id: int, organization_id: int) -> int:
+    """A member who leaves an organization loses its tokens for it for good: invited back
+    later, they start without them (the removal revokes, it does not only suspend)."""
+    return ApiToken.objects.filter(
+        user_id=user_id, organization_id=organization_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
 
 
 def token_lookup(key: str) -> ApiToken | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import invitations, views
 
 app_name = "security"
 urlpatterns = [
@@ -9,6 +9,7 @@ urlpatterns = [
     path("recover/sent/", views.RecoverSentView.as_view(), name="recover_sent"),
     path("recover/<uidb64>/<token>/", views.RecoverConfirmView.as_view(), name="recover_confirm"),
     path("recover/done/", views.RecoverDoneView.as_view(), name="recover_done"),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
     path("2fa/", views.two_factor, name="2fa"),
     path("2fa/setup/", views.setup, name="setup"),
     path("password/", views.password, name="password"),

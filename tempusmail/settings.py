@@ -194,9 +194,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(DOMAIN_VERIFY_INTERVAL),
     },
     "check-dns-health": {"task": "domains.tasks.check_dns_all", "schedule": 1800.0},
+    "renew-subscriptions": {"task": "accounts.renew_subscriptions", "schedule": 900.0},
 }
+# Task modules besides each app's tasks.py (renewals use the account services, which
+# enqueue through accounts.tasks: a tasks.py importing them would be a cycle).
+CELERY_IMPORTS = ["accounts.renewals"]
 # Anything not applied this many seconds after its change is re-enqueued by the reconciler.
 RECONCILE_AFTER_SECONDS = int(os.environ.get("RECONCILE_AFTER_SECONDS", "60"))
+
+# Billing (docs/billing.md): days an account whose renewal could not be paid stays active;
+# the payment provider's webhook secret (empty: the webhook refuses everything) and how old
+# its signed timestamp may be.
+BILLING_GRACE_DAYS = int(os.environ.get("BILLING_GRACE_DAYS", "7"))
+BILLING_WEBHOOK_SECRET = os.environ.get("BILLING_WEBHOOK_SECRET", "")
+BILLING_WEBHOOK_TOLERANCE = int(os.environ.get("BILLING_WEBHOOK_TOLERANCE", "300"))
 
 # The mail backend adapter: "memory" (tests) or "dovecot" (production).
 MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "memory")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("tempusmail.api_urls")),
     path("domains/", include("domains.urls")),
     path("", include("domains.autoconfig_urls")),
+    path("", include("domains.org_urls")),
     path("", include("accounts.urls")),
     path("", include("webmail_settings.urls")),
 ]

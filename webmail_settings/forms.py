@@ -23,6 +23,27 @@ class PreferencesForm(forms.Form):
     time_format = forms.ChoiceField(label=_("Time format"), choices=TIME_FORMATS)
 
 
+class DetailsForm(CleanTextMixin, forms.Form):
+    """My details: the personal data users keep up to date themselves (seed 003)."""
+
+    job_title = forms.CharField(label=_("Job title"), max_length=150, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    external_email = forms.EmailField(
+        label=_("External email address"),
+        required=False,
+        help_text=_("Not hosted here: receives password recovery links."),
+    )
+    postal_address = forms.CharField(
+        label=_("Postal address"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    birthdate = forms.DateField(
+        label=_("Birthdate"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 class IdentityForm(CleanTextMixin, forms.Form):
     address = forms.CharField(widget=forms.HiddenInput, max_length=320)
     display_name = forms.CharField(label=_("Display name"), max_length=150, required=False)

@@ -2,6 +2,7 @@
 (autoresponder, forwarding, spam delivery) goes through accounts.services.account_update, so it
 bumps desired_version and the account shows Updating until the worker applied it."""
 
+import base64
 import contextlib
 import ipaddress
 import re
@@ -11,13 +12,13 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from accounts import services as account_services
-from accounts.models import EmailAccount, User
+from accounts.models import EmailAccount, Group, User, UserPhoto
 from domains.models import Domain, Organization
 from tempusmail.audit import audit
 from tempusmail.provisioning import enqueue_on_commit
@@ -251,6 +252,25 @@ def effective_signatures(account: EmailAccount) -> EffectiveSignatures:
 # --- company address book -----------------------------------------------------------------
 
 
+def details_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str]:
+    """The user's own personal data, by the same rules as the admin's Master data."""
+    return account_services.account_update(account=account, values=values)
+
+
+def address_book_groups(domain: Domain, *, q: str = "") -> QuerySet[Group]:
+    """The groups on the domain, listed with the people (mail to one reaches its members)."""
+    active = EmailAccount.objects.filter(is_active=True, deleting=False).only("pk", "address")
+    groups = (
+        Group.objects.filter(domain=domain)
+        .only("pk", "name", "address")
+        .prefetch_related(Prefetch("members", queryset=active, to_attr="active_members"))
+        .order_by("name")
+    )
+    if q:
+        groups = groups.filter(Q(name__icontains=q) | Q(address__icontains=q))
+    return groups
+
+
 def address_book(domain: Domain, *, q: str = "") -> QuerySet[EmailAccount]:
     """The domain's visible, active accounts; hidden ones appear nowhere."""
     entries = (
@@ -266,6 +286,7 @@ def address_book(domain: Domain, *, q: str = "") -> QuerySet[EmailAccount]:
             "domain_id",
             "user__job_title",
             "user__phone",
+            "user__photo_updated_at",
         )
         .order_by("last_name", "first_name", "address")
     )
@@ -304,9 +325,16 @@ def _fold(line: str) -> str:
     return "\r\n ".join(out)
 
 
-def vcards(entries, *, organization: str = "") -> str:
-    """vCard 4.0 for each address book entry, CRLF line endings."""
+def vcards(entries, *, organization: str = "", groups=()) -> str:
+    """vCard 4.0 for each address book entry (with its photo), then each group (KIND:group
+    with its members), CRLF line endings."""
     lines: list[str] = []
+    entries = list(entries)
+    photos = dict(
+        UserPhoto.objects.filter(
+            user_id__in=[e.user_id for e in entries if e.user.photo_updated_at]
+        ).values_list("user_id", "data")
+    )
     for entry in entries:
         full_name = entry.display_name or entry.address
         card = [
@@ -323,6 +351,23 @@ def vcards(entries, *, organization: str = "") -> str:
             card.append(f"TITLE:{_vcard_escape(entry.user.job_title)}")
         if entry.user.phone:
             card.append(f"TEL;VALUE=text;TYPE=work:{_vcard_escape(entry.user.phone)}")
+        if entry.user_id in photos:
+            encoded = base64.b64encode(bytes(photos[entry.user_id])).decode()
+            card.append(f"PHOTO:data:image/jpeg;base64,{encoded}")
+        card.append("END:VCARD")
+        lines += [_fold(line) for line in card]
+    for group in groups:
+        card = [
+            "BEGIN:VCARD",
+            "VERSION:4.0",
+            "KIND:group",
+            f"UID:mailto:{group.address}",
+            f"FN:{_vcard_escape(group.name)}",
+            f"EMAIL;TYPE=work:{_vcard_escape(group.address)}",
+        ]
+        if organization:
+            card.append(f"ORG:{_vcard_escape(organization)}")
+        card += [f"MEMBER:mailto:{m.address}" for m in group.active_members]
         card.append("END:VCARD")
         lines += [_fold(line) for line in card]
     return "".join(line + "\r\n" for line in lines)

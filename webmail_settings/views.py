@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import AutoresponderForm, ForwardForm
+from accounts import personal
+from accounts.forms import AutoresponderForm, ForwardForm, PhotoForm
 from domains import autoconfig
 from domains.access import get_domain_for, role_flags
 from security.tokens import authenticate
@@ -34,6 +35,7 @@ from .forms import (
     CatalogSettingsForm,
     ConnectForm,
     ConnectionPasswordForm,
+    DetailsForm,
     DomainWebmailForm,
     EmailServiceForm,
     IdentityForm,
@@ -48,6 +50,7 @@ SECTIONS = {
     "preferences": gettext_lazy("Preferences"),
     "identities": gettext_lazy("Identities"),
     "signatures": gettext_lazy("Signatures"),
+    "details": gettext_lazy("My details"),
     "address_book": gettext_lazy("Address book"),
     "autoresponder": gettext_lazy("Autoresponder"),
     "forwarding": gettext_lazy("Forwarding"),
@@ -220,7 +223,81 @@ def address_book(request, account):
     q = request.GET.get("q", "").strip()[:100]
     entries = services.address_book(account.domain, q=q)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return _render(request, account, "address_book", "portal/address_book.html", page=page, q=q)
+    groups = services.address_book_groups(account.domain, q=q) if page.number == 1 else []
+    return _render(
+        request,
+        account,
+        "address_book",
+        "portal/address_book.html",
+        page=page,
+        q=q,
+        groups=groups,
+    )
+
+
+DETAIL_FIELDS = tuple(DetailsForm.base_fields)
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def details(request, account):
+    """My details: personal data and photo, kept by the user (the admin sees them too)."""
+    form = DetailsForm(
+        _data(request), initial={name: getattr(account.user, name) for name in DETAIL_FIELDS}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.details_update(account=account, values=form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            _saved(request, changed)
+            return redirect("portal:details")
+    return _details_page(request, account, form=form)
+
+
+def _details_page(request, account, *, form=None, photo_form=None, status=200):
+    form = form or DetailsForm(
+        initial={name: getattr(account.user, name) for name in DETAIL_FIELDS}
+    )
+    return render(
+        request,
+        "portal/details.html",
+        {
+            "account": account,
+            "section": "details",
+            "sections": SECTIONS,
+            "form": form,
+            "photo_form": photo_form or PhotoForm(),
+        },
+        status=status,
+    )
+
+
+@require_POST
+@portal_view
+def details_photo(request, account):
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["photo"]
+        try:
+            personal.user_set_photo(
+                user=account.user, data=upload.read(personal.MAX_PHOTO_BYTES + 1)
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Photo saved."))
+            return redirect("portal:details")
+    return _details_page(request, account, photo_form=form)
+
+
+@require_POST
+@portal_view
+def details_photo_remove(request, account):
+    personal.user_remove_photo(user=account.user)
+    messages.success(request, _("Photo removed."))
+    return redirect("portal:details")
 
 
 @never_cache
@@ -229,7 +306,9 @@ def address_book(request, account):
 def address_book_vcf(request, account):
     q = request.GET.get("q", "").strip()[:100]
     body = services.vcards(
-        services.address_book(account.domain, q=q), organization=account.domain.display_name
+        services.address_book(account.domain, q=q),
+        organization=account.domain.display_name,
+        groups=services.address_book_groups(account.domain, q=q),
     )
     response = HttpResponse(body, content_type="text/vcard; charset=utf-8")
     filename = f"{account.domain.name}-address-book.vcf"

@@ -11,6 +11,7 @@ from .base import (
     BackendError,
     DkimKey,
     DomainState,
+    GroupState,
     MailBackend,
     Usage,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "BackendError",
     "DkimKey",
     "DomainState",
+    "GroupState",
     "MailBackend",
     "Usage",
     "get_backend",

@@ -61,6 +61,15 @@ class AccountState:
 
 
 @dataclass(frozen=True)
+class GroupState:
+    """A group address and the mailboxes it expands to (its active members), pushed whole."""
+
+    address: str
+    members: tuple[str, ...]
+    version: int
+
+
+@dataclass(frozen=True)
 class Usage:
     """What the mail system reports; None where it could not be read this time."""
 
@@ -83,6 +92,11 @@ class MailBackend(Protocol):
 
     def open_mailbox(self, address: str):
         """An authenticated imaplib session on the mailbox (imports write through it)."""
+
+    def apply_group(self, state: GroupState) -> None:
+        """Idempotent upsert of the expansion; a state older than the one held is ignored."""
+
+    def remove_group(self, address: str) -> None: ...
 
 
 @dataclass

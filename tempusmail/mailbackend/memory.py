@@ -1,6 +1,6 @@
 """In-memory adapter for unit tests: keeps the pushed state in this process."""
 
-from .base import AccountState, BackendError, DomainState, Usage
+from .base import AccountState, BackendError, DomainState, GroupState, Usage
 
 
 class MemoryBackend:
@@ -8,6 +8,7 @@ class MemoryBackend:
         self.domains: dict[str, DomainState] = {}
         self.accounts: dict[str, AccountState] = {}
         self.usages: dict[str, Usage] = {}
+        self.groups: dict[str, GroupState] = {}
         self.calls: list[tuple[str, str]] = []
 
     def apply_domain(self, state: DomainState) -> None:
@@ -34,6 +35,16 @@ class MemoryBackend:
 
     def open_mailbox(self, address: str):
         raise BackendError("the memory backend stores no mail")
+
+    def apply_group(self, state: GroupState) -> None:
+        self.calls.append(("apply_group", state.address))
+        held = self.groups.get(state.address)
+        if held is None or held.version <= state.version:
+            self.groups[state.address] = state
+
+    def remove_group(self, address: str) -> None:
+        self.calls.append(("remove_group", address))
+        self.groups.pop(address, None)
 
     def reset(self) -> None:
         self.__init__()

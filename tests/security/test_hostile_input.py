@@ -14,8 +14,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts import groups as group_services
 from accounts.services import EDITABLE_FIELDS
 from accounts.views import SECTIONS
+from domains import members as member_services
 from security import services as security_services
 from tests.security.helpers import clear_cache
 
@@ -159,6 +161,13 @@ def a_objects(account_a, domain_a, owner, org_a):
             login="a-login@a-service.invalid",
             password_encrypted=crypto.encrypt("x"),
         ),
+        "group": group_services.group_create(
+            organization=org_a, name="Team", address="team@a.example", members=[account_a.address]
+        ),
+        "membership": owner.memberships.get(),
+        "invitation": member_services.member_invite(
+            organization=org_a, email="new@a.test", role="viewer", invited_by_email=owner.email
+        )[0],
     }
 
 

@@ -12,7 +12,9 @@ from types import SimpleNamespace
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts import groups as group_services
 from accounts import services as account_services
+from domains import members as member_services
 from security import services as security_services
 
 # Marks of organization B's data that must never appear in an answer to A.
@@ -67,6 +69,12 @@ def b_objects(account_b, admin_b, org_b, domain_b):
         login="b-only-login@elsewhere.test",
         password_encrypted=crypto.encrypt("B-secret"),
     )
+    group = group_services.group_create(
+        organization=org_b, name="B group", address="team@b.example", members=[account_b.address]
+    )
+    invitation, _token = member_services.member_invite(
+        organization=org_b, email="new@b.test", role="viewer", invited_by_email=admin_b.email
+    )
     return {
         "domain": domain_b,
         "account": account_b,
@@ -75,12 +83,15 @@ def b_objects(account_b, admin_b, org_b, domain_b):
         "signature": signature,
         "email_service": service,
         "external_mailbox": connection,
+        "group": group,
+        "membership": admin_b.memberships.get(),
+        "invitation": invitation,
     }
 
 
 # The object a path argument names: by kwarg name, or for a bare "pk" by the path segment
 # before it. Anything else fails the sweep until someone decides what it means.
-KWARG_OBJECTS = {"domain_pk": "domain", "alias_pk": "alias"}
+KWARG_OBJECTS = {"domain_pk": "domain", "alias_pk": "alias", "account_pk": "account"}
 PK_BY_SEGMENT = {
     "domains": "domain",
     "accounts": "account",
@@ -88,6 +99,9 @@ PK_BY_SEGMENT = {
     "signatures": "signature",
     "email-services": "email_service",
     "mailboxes": "external_mailbox",
+    "groups": "group",
+    "members": "membership",
+    "invitations": "invitation",
 }
 STRING_KWARGS = {"section": "security", "token": "set-password"}
 # Pages for people who cannot sign in (password recovery): a signed-in user is sent away.
@@ -180,6 +194,9 @@ NO_OBJECTS = {
         "signature",
         "email_service",
         "external_mailbox",
+        "group",
+        "membership",
+        "invitation",
     )
 }
 
@@ -306,6 +323,13 @@ def climb_target(domain_a, make_account, org_a, org_b):
             login="boss@elsewhere.invalid",
             password_encrypted=crypto.encrypt("A-secret"),
         ),
+        "group": group_services.group_create(
+            organization=org_a, name="Bosses", address="bosses@a.example", members=[account.address]
+        ),
+        "membership": account.user.memberships.get(organization=org_a),
+        "invitation": member_services.member_invite(
+            organization=org_a, email="next@a.test", role="owner", invited_by_email="x@a.test"
+        )[0],
     }
 
 

@@ -1,6 +1,7 @@
 """Create (or refresh) the demo organization `make run` shows, and print an admin login."""
 
 import os
+from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
@@ -9,7 +10,7 @@ from django.db import transaction
 from accounts import services
 from accounts.forms import generate_password
 from accounts.models import EmailAccount, User
-from domains.models import Domain, Membership, Organization, Plan, Role
+from domains.models import Domain, Membership, Organization, Plan, Role, SubscriptionType
 from domains.services import domain_create, domain_mark_verified
 from tempusmail.mailbackend.base import SERVICES
 
@@ -52,6 +53,25 @@ class Command(BaseCommand):
                 dom = domain_create(organization=org, name=domain)
                 # The demo's own domain: vouched for as staff would (no DNS to publish in).
                 domain_mark_verified(domain=dom, by_staff=True)
+            # Subscriptions the demo offers (docs/billing.md); the demo mailboxes are free.
+            basic, _ = SubscriptionType.objects.get_or_create(
+                name="Basic",
+                defaults={
+                    "monthly_price": Decimal("0.00"),
+                    "storage_mb": 1024,
+                    "max_aliases": 2,
+                    "services": ["pop", "imap", "smtp", "webmail"],
+                },
+            )
+            SubscriptionType.objects.get_or_create(
+                name="Pro",
+                defaults={
+                    "monthly_price": Decimal("3.90"),
+                    "storage_mb": 10240,
+                    "max_aliases": 10,
+                    "services": list(SERVICES),
+                },
+            )
             for local, first, last in DEMO_ACCOUNTS:
                 if not EmailAccount.objects.filter(address=f"{local}@{dom.name}").exists():
                     services.account_create(
@@ -61,6 +81,7 @@ class Command(BaseCommand):
                         last_name=last,
                         password_hash=make_password(password),
                         options={},
+                        subscription=basic if basic.is_active else None,
                     )
         self.stdout.write(
             self.style.SUCCESS(

@@ -30,7 +30,7 @@ from django.conf import settings
 
 from tempusmail.policy import store as policy_store
 
-from ..base import AccountState, BackendError, DkimKey, DomainState, Usage
+from ..base import AccountState, BackendError, DkimKey, DomainState, GroupState, Usage
 from .directory import Directory
 from .dkim import KeyStore, checked_keys
 from .rows import forward_targets, mailbox_row
@@ -226,6 +226,40 @@ class DovecotBackend:
         store = self.policy_store()
         if store is not None:
             store.clear(address)
+
+    # --- groups: Postfix virtual alias rows, one per active member -----------------------
+
+    def apply_group(self, state: GroupState) -> None:
+        with self.connect() as db, db.transaction(state.address):
+            held = db.execute(
+                "SELECT version FROM mailgroup WHERE address = ?", (state.address,)
+            ).fetchone()
+            if held is not None and held[0] > state.version:
+                log.info("ignored stale push of group %s v%s", state.address, state.version)
+                return
+            if db.execute("SELECT 1 FROM mailbox WHERE address = ?", (state.address,)).fetchone():
+                raise BackendError(f"{state.address} is a mailbox, not a group")
+            db.execute(
+                "INSERT INTO mailgroup (address, version) VALUES (?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET version = excluded.version",
+                (state.address, state.version),
+            )
+            db.execute("DELETE FROM forward WHERE address = ?", (state.address,))
+            for member in sorted(set(state.members)):
+                db.execute(
+                    "INSERT INTO forward (address, target) VALUES (?, ?)", (state.address, member)
+                )
+
+    def remove_group(self, address: str) -> None:
+        with self.connect() as db, db.transaction(address):
+            if db.execute("SELECT 1 FROM mailgroup WHERE address = ?", (address,)).fetchone():
+                # A mailbox created since on the same address keeps its own forwards.
+                db.execute(
+                    "DELETE FROM forward WHERE address = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM mailbox WHERE address = ?)",
+                    (address, address),
+                )
+                db.execute("DELETE FROM mailgroup WHERE address = ?", (address,))
 
     # --- files ---------------------------------------------------------------------------
 

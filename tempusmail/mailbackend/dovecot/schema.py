@@ -46,6 +46,11 @@ SCHEMA = [
         selector VARCHAR(63) NOT NULL,
         active INTEGER NOT NULL,
         PRIMARY KEY (domain, selector))""",
+    # Groups expand through `forward` rows (Postfix virtual aliases); this holds the version
+    # that keeps a stale group push from overwriting a newer expansion.
+    """CREATE TABLE IF NOT EXISTS mailgroup (
+        address VARCHAR(320) PRIMARY KEY,
+        version BIGINT NOT NULL)""",
 ]
 # Columns added after the first release: init_directory adds them to an older table.
 ADDED_COLUMNS = {

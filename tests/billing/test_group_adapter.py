@@ -1,0 +1,61 @@
+"""The Dovecot adapter's group rows, on a SQLite mail directory (no servers needed): the
+expansion is replaced whole, a stale push is ignored, removal leaves mailboxes alone."""
+
+import pytest
+
+from tempusmail.mailbackend import AccountState, BackendError, GroupState
+from tempusmail.mailbackend.dovecot import DovecotBackend
+
+
+@pytest.fixture
+def backend(settings, tmp_path):
+    settings.MAIL_ROOT = tmp_path
+    settings.MAIL_DIRECTORY_URL = f"sqlite:///{tmp_path}/directory.db"
+    settings.DOVECOT_CONFIG = str(tmp_path / "missing.conf")  # doveadm skipped
+    settings.POLICY_REDIS_URL = ""  # no sending-limit counters
+    backend = DovecotBackend()
+    backend.init_directory()
+    return backend
+
+
+def rows(backend, address):
+    with backend.connect() as db:
+        found = db.execute("SELECT target FROM forward WHERE address = ?", (address,))
+        return sorted(r[0] for r in found.fetchall())
+
+
+def test_the_expansion_is_replaced_whole_and_stale_pushes_are_ignored(backend):
+    backend.apply_group(GroupState("team@a.example", ("a@a.example", "b@a.example"), 2))
+    assert rows(backend, "team@a.example") == ["a@a.example", "b@a.example"]
+    backend.apply_group(GroupState("team@a.example", ("a@a.example", "c@a.example"), 1))
+    assert rows(backend, "team@a.example") == ["a@a.example", "b@a.example"]
+    backend.apply_group(GroupState("team@a.example", ("c@a.example",), 3))
+    assert rows(backend, "team@a.example") == ["c@a.example"]
+    backend.remove_group("team@a.example")
+    assert rows(backend, "team@a.example") == []
+
+
+def test_a_group_never_overwrites_a_mailbox(backend):
+    backend.apply_account(
+        AccountState(
+            address="box@a.example",
+            password_hash="!",
+            active=True,
+            quota_bytes=0,
+            services=frozenset({"imap"}),
+            allowed_networks=(),
+            forward_to=("else@b.example",),
+            forward_keep_copy=False,
+            aliases=(),
+            autoresponder=None,
+            spam_to_inbox=False,
+            reject_all=False,
+            reject_message="",
+            daily_send_limit=10,
+            version=1,
+        )
+    )
+    with pytest.raises(BackendError):
+        backend.apply_group(GroupState("box@a.example", ("a@a.example",), 1))
+    backend.remove_group("box@a.example")
+    assert rows(backend, "box@a.example") == ["else@b.example"]
