@@ -241,8 +241,9 @@ def run_stack(directory_url: str = "", **overrides: str):
 
 @pytest.fixture
 def stack(mailstack, settings):
-    """The running stack, with this process's settings pointed at it too. The mail directory
-    starts empty, like the test database (mail already on disk stays: addresses differ)."""
+    """The running stack, with this process's settings pointed at it too. The mail directory,
+    the mail queue and the mailboxes on disk start empty, like the test database: an address
+    an earlier test used (and filled) is a new, empty mailbox again."""
     from tempusmail.mailbackend.dovecot import DovecotBackend
 
     for key, value in mailstack.env.items():
@@ -250,6 +251,16 @@ def stack(mailstack, settings):
     with DovecotBackend().connect() as db, db.transaction():
         for table in ("forward", "alias", "domain_alias", "mailbox", "domain", "dkim_key"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+    # Mail an earlier test left queued (deferred for a full mailbox, say) is not delivered
+    # into this test's mailboxes.
+    subprocess.run(
+        ["postsuper", "-c", str(mailstack.dir / "postfix"), "-d", "ALL"],
+        check=True,
+        capture_output=True,
+    )
+    homes = mailstack.mail_root / "mail"
+    for domain_dir in homes.iterdir() if homes.is_dir() else ():
+        shutil.rmtree(domain_dir, ignore_errors=True)
     return mailstack
 
 

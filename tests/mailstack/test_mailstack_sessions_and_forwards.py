@@ -59,29 +59,29 @@ def test_an_open_imap_session_is_cut(stack, mail_worker, domain_a, make_account,
 def test_forwarding_works_for_a_full_mailbox(stack, mail_worker, domain_a, make_account):
     Domain.objects.filter(pk=domain_a.pk).update(storage_options_mb=[1, 1024])
     domain_a.refresh_from_db()
-    full = make_account(domain_a, "full1", quota_mb=1)
+    full = make_account(domain_a, "fwdfull1", quota_mb=1)
     target = make_account(domain_a, "catch1", quota_mb=1024)
     wait_online(full)
     wait_online(target)
     big = "x" * 600_000  # one fits in the 1 MB mailbox, two do not
-    send(stack, "someone@outside.test", "full1@a.example", "filler", body=big)
-    wait_subject(stack, "full1@a.example", "filler")
+    send(stack, "someone@outside.test", "fwdfull1@a.example", "filler", body=big)
+    wait_subject(stack, "fwdfull1@a.example", "filler")
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:  # full: refused at RCPT
-        send(stack, "someone@outside.test", "full1@a.example", "refused", body=big)
-    assert refused.value.recipients["full1@a.example"][0] == 552
+        send(stack, "someone@outside.test", "fwdfull1@a.example", "refused", body=big)
+    assert refused.value.recipients["fwdfull1@a.example"][0] == 552
 
     services.account_update(
         account=EmailAccount.objects.get(pk=full.pk),
         values={"forward_to": ["catch1@a.example"], "forward_keep_copy": False},
     )
     wait_online(full)
-    send(stack, "someone@outside.test", "full1@a.example", "forwarded", body=big)
+    send(stack, "someone@outside.test", "fwdfull1@a.example", "forwarded", body=big)
     wait_subject(stack, "catch1@a.example", "forwarded")
     services.account_update(
         account=EmailAccount.objects.get(pk=full.pk), values={"forward_keep_copy": True}
     )
     wait_online(full)
-    send(stack, "someone@outside.test", "full1@a.example", "kept or not", body=big)
+    send(stack, "someone@outside.test", "fwdfull1@a.example", "kept or not", body=big)
     wait_subject(stack, "catch1@a.example", "kept or not")  # the copy does not fit: bounced
-    assert mailbox_subjects(stack, "full1@a.example") == ["filler"]
+    assert mailbox_subjects(stack, "fwdfull1@a.example") == ["filler"]
     assert EmailAccount.objects.filter(pk=full.pk, applied_version=F("desired_version")).exists()
