@@ -249,7 +249,15 @@ def stack(mailstack, settings):
     for key, value in mailstack.env.items():
         setattr(settings, key, value)
     with DovecotBackend().connect() as db, db.transaction():
-        for table in ("forward", "alias", "domain_alias", "mailbox", "domain", "dkim_key"):
+        for table in (
+            "forward",
+            "alias",
+            "domain_alias",
+            "mailbox",
+            "domain",
+            "dkim_key",
+            "mailgroup",
+        ):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
     # Mail an earlier test left queued (deferred for a full mailbox, say) is not delivered
     # into this test's mailboxes.
