@@ -117,7 +117,11 @@ def domain_accounts(request, token, domain_pk):
         organization_id=token.organization_id,
     )
     if request.method == "GET":
-        qs = EmailAccount.objects.filter(domain=domain).select_related("user").order_by("address")
+        qs = (
+            EmailAccount.objects.filter(domain=domain)
+            .select_related("user", "domain")
+            .order_by("address")
+        )
         return page(request, qs, account_json)
     data = body(request)
     step1 = MultiValueDict()

@@ -5,6 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts import services as account_services
 from accounts.models import EmailAccount
@@ -244,3 +246,22 @@ def test_paired_rules_read_the_stored_other_half(client, org_key, account_a):
     assert on.status_code == 200 and on.json()["autoreply_enabled"] is True
     account_a.refresh_from_db()
     assert account_a.autoreply_enabled and account_a.autoreply_body == "Away"
+
+
+def test_the_account_list_costs_the_same_queries_for_3_or_30_accounts(
+    client, org_key, plan, domain_a, make_account
+):
+    plan.max_accounts = 100
+    plan.save()
+    url = f"/api/v1/domains/{domain_a.pk}/accounts/"
+    for n in range(3):
+        make_account(domain_a, f"few{n}")
+    call(client, "GET", url, org_key)  # the token's first use of the minute is recorded
+    with CaptureQueriesContext(connection) as few:
+        assert call(client, "GET", url, org_key).json()["count"] == 3
+    for n in range(27):
+        make_account(domain_a, f"many{n}")
+    with CaptureQueriesContext(connection) as many:
+        answer = call(client, "GET", url, org_key).json()
+    assert answer["count"] == 30 and {a["status"] for a in answer["results"]} == {"updating"}
+    assert len(many.captured_queries) == len(few.captured_queries)
