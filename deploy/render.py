@@ -69,6 +69,13 @@ DEFAULTS = {
     "XMPP_ALLOW_PLAIN": "true",
     "POLICY_PORT": "",
     "POLICY_HOST": "127.0.0.1",
+    # The doveadm HTTP API (the panel's workers reach each mail host there) and its key:
+    # empty, a random one (the API then answers nobody who was not told the rendered key).
+    "DOVEADM_HTTP_PORT": "10808",
+    "DOVEADM_API_KEY": "",
+    # The Redis every host records last logins in (redis://host:port/db, no password: a
+    # private network); empty: a file on this host (one mail host only).
+    "LAST_LOGIN_REDIS_URL": "",
     "MAIL_UID": "5000",
     "MAIL_GID": "5000",
     "RELAYHOST": "",
@@ -112,6 +119,15 @@ def sql_vars(url: str) -> dict[str, str]:
             "MAP_CONNECT": "\n".join(lines),
         }
     raise SystemExit(f"unsupported MAIL_DIRECTORY_URL: {url!r}")
+
+
+def last_login_dict(url: str, root: str) -> str:
+    """Dovecot's dict URI for the last_login plugin: Redis shared by the hosts, or a file."""
+    if not url:
+        return f"file:{root}/state/last-login.dict"
+    parts = urlsplit(url)
+    db = parts.path.strip("/") or "0"
+    return f"redis:host={parts.hostname or '127.0.0.1'}:port={parts.port or 6379}:db={db}"
 
 
 def tls_vars(out: Path, values: dict[str, str]) -> dict[str, str]:
@@ -159,7 +175,9 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     # Roundcube encrypts the IMAP password in its session with it: 24 characters, kept
     # across renders only if given (a new key ends open webmail sessions, nothing else).
     values["ROUNDCUBE_DES_KEY"] = values["ROUNDCUBE_DES_KEY"] or secrets.token_hex(12)
+    values["DOVEADM_API_KEY"] = values["DOVEADM_API_KEY"] or secrets.token_hex(24)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
+    values["LAST_LOGIN_DICT"] = last_login_dict(values["LAST_LOGIN_REDIS_URL"], root)
     values.update(tls_vars(out, values))
     values.update(rspamd_vars(out, values))
     values.update(sql_vars(values["MAIL_DIRECTORY_URL"]))
@@ -169,6 +187,7 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values["BIND_PREFIX"] = "" if everywhere else values["LISTEN"] + ":"
     values["DAV_LISTEN"] = "0.0.0.0" if everywhere else values["LISTEN"]  # noqa: S104
     values["XMPP_LISTEN"] = values["LISTEN"]
+    values["DOVEADM_LISTEN"] = values["LISTEN"]
     # The sending-limit policy service (python -m tempusmail.policy): checked at RCPT and
     # counted at end of data on the submission port; no port, no limit enforcement.
     port = values["POLICY_PORT"]
