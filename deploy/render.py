@@ -22,6 +22,10 @@ DEFAULTS = {
     "DOVECOT_HOST": "127.0.0.1",
     "POSTFIX_HOST": "127.0.0.1",
     "MYNETWORKS": "127.0.0.0/8",
+    # Postfix's inet_interfaces (empty: LISTEN, or "all" for LISTEN=*). Its services bind to
+    # LISTEN anyway; Postfix refuses to start with an address no interface carries, such as
+    # 127.0.0.2 on Linux (routed by lo, not an address of it): give "all" then.
+    "INET_INTERFACES": "",
     "HOSTNAME": "mail.tempusmail.test",
     "INSTANCE": "main",
     "IMAP_PORT": "10143",
@@ -183,7 +187,9 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values.update(sql_vars(values["MAIL_DIRECTORY_URL"]))
     # LISTEN=* (containers): every interface, for Dovecot and Postfix alike.
     everywhere = values["LISTEN"] == "*"
-    values["INET_INTERFACES"] = "all" if everywhere else values["LISTEN"]
+    values["INET_INTERFACES"] = values["INET_INTERFACES"] or (
+        "all" if everywhere else values["LISTEN"]
+    )
     values["BIND_PREFIX"] = "" if everywhere else values["LISTEN"] + ":"
     values["DAV_LISTEN"] = "0.0.0.0" if everywhere else values["LISTEN"]  # noqa: S104
     values["XMPP_LISTEN"] = values["LISTEN"]

@@ -160,6 +160,7 @@ def run_stack(directory_url: str = "", host: str = "127.0.0.1", **overrides: str
                 "RSPAMD_HS_CACHE": RSPAMD_HS_CACHE,
                 "RSPAMD_MAP_WATCH_INTERVAL": "5s",  # file maps reread every 0.5 s
                 **{k: host for k in ("LISTEN", "DOVECOT_HOST", "POSTFIX_HOST", "RSPAMD_HOST")},
+                "INET_INTERFACES": "" if host == "127.0.0.1" else "all",  # render.py says why
                 **overrides,
             },
         )
