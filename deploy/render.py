@@ -80,6 +80,14 @@ DEFAULTS = {
     # The Redis every host records last logins in (redis://host:port/db, no password: a
     # private network); empty: a file on this host (one mail host only).
     "LAST_LOGIN_REDIS_URL": "",
+    # "backend" (stores mail) or "proxy": a Dovecot in front of several backends that logs
+    # each user in on the host the directory names (mailbox.host), on these ports (empty:
+    # IMAP_PORT, POP3_PORT). A backend behind a proxy lists the proxies' addresses in
+    # LOGIN_TRUSTED_NETWORKS so that IP restrictions see the client, not the proxy.
+    "DOVECOT_ROLE": "backend",
+    "BACKEND_IMAP_PORT": "",
+    "BACKEND_POP3_PORT": "",
+    "LOGIN_TRUSTED_NETWORKS": "",
     "MAIL_UID": "5000",
     "MAIL_GID": "5000",
     "RELAYHOST": "",
@@ -123,6 +131,24 @@ def sql_vars(url: str) -> dict[str, str]:
             "MAP_CONNECT": "\n".join(lines),
         }
     raise SystemExit(f"unsupported MAIL_DIRECTORY_URL: {url!r}")
+
+
+def proxy_fields(values: dict[str, str]) -> str:
+    """The passdb fields that make a proxy log the user in on its host: Dovecot's own `proxy`
+    and `host` extra fields (and the backend's port per protocol). A row without a host is
+    served by the proxy itself (which holds no mail): behind a proxy every row has one."""
+    role = values["DOVECOT_ROLE"]
+    if role == "backend":
+        return ""
+    if role != "proxy":
+        raise SystemExit(f"DOVECOT_ROLE must be backend or proxy, not {role!r}")
+    imap = int(values["BACKEND_IMAP_PORT"] or values["IMAP_PORT"])
+    pop3 = int(values["BACKEND_POP3_PORT"] or values["POP3_PORT"])
+    return (
+        ", \\\n         NULLIF(host, '') AS host, "
+        "CASE WHEN host = '' THEN NULL ELSE 'y' END AS proxy, "
+        f"CASE WHEN '%s' = 'pop3' THEN {pop3} ELSE {imap} END AS port"
+    )
 
 
 def last_login_dict(url: str, root: str) -> str:
@@ -181,6 +207,7 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values["ROUNDCUBE_DES_KEY"] = values["ROUNDCUBE_DES_KEY"] or secrets.token_hex(12)
     values["DOVEADM_API_KEY"] = values["DOVEADM_API_KEY"] or secrets.token_hex(24)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
+    values["PROXY_FIELDS"] = proxy_fields(values)
     values["LAST_LOGIN_DICT"] = last_login_dict(values["LAST_LOGIN_REDIS_URL"], root)
     values.update(tls_vars(out, values))
     values.update(rspamd_vars(out, values))

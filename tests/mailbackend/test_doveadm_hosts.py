@@ -186,3 +186,23 @@ def test_a_removed_account_is_purged_on_every_host_before_its_rows_go(hosts, dir
             "fsDelete",
             {"recursive": True, "fsDriver": "posix", "fsArgs": "dirs", "path": [home]},
         ) in api.calls
+
+
+def test_a_new_mailbox_gets_a_storage_host_and_pushes_keep_it(directory, settings):
+    backend = DovecotBackend()
+    backend.apply_account(state(version=1))
+    assert directory.mailbox(ADDRESS)["host"] == ""  # one host: no column value
+
+    settings.MAIL_STORAGE_HOSTS = "10.0.0.11 10.0.0.12"
+    backend.apply_account(state(address="bob@a.example", version=1))
+    backend.apply_account(state(address="eve@a.example", version=1))
+    placed = {a: directory.mailbox(a)["host"] for a in ("bob@a.example", "eve@a.example")}
+    assert set(placed.values()) <= {"10.0.0.11", "10.0.0.12"} and all(placed.values())
+
+    # Moved by the operator: no later push takes it back.
+    directory.query("UPDATE mailbox SET host = '10.0.0.99' WHERE address = 'bob@a.example'")
+    backend.apply_account(state(address="bob@a.example", version=2, quota_bytes=5))
+    assert directory.mailbox("bob@a.example")["host"] == "10.0.0.99"
+    # The first mailbox, created before there were hosts, gets one at its next push.
+    backend.apply_account(state(version=2))
+    assert directory.mailbox(ADDRESS)["host"] in {"10.0.0.11", "10.0.0.12"}

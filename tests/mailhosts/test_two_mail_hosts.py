@@ -20,8 +20,8 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import EmailAccount
 from domains.models import Domain
-from tests.conftest import PASSWORD, need, wait_until
-from tests.mailstack.conftest import message, run_stack, wait_online
+from tests.conftest import PASSWORD, ROOT, need, wait_until
+from tests.mailstack.conftest import free_ports, message, run_stack, wait_online, wait_port
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -50,9 +50,14 @@ def hosts():
     except psycopg.OperationalError:
         need(False, "PostgreSQL on 127.0.0.1:5432")
     url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    # Behind the proxy (last test) the hosts trust it to pass the client's address on, and
+    # listen on the same ports, as hosts of one fleet do.
+    trust = {"LOGIN_TRUSTED_NETWORKS": "127.0.0.1/32"}
     try:
-        with run_stack(url, host=HOSTS[0]) as mx1, run_stack(url, host=HOSTS[1]) as mx2:
-            yield {"mx1": mx1, "mx2": mx2}
+        with run_stack(url, host=HOSTS[0], **trust) as mx1:
+            same = {f"{n}_PORT": mx1.values[f"{n}_PORT"] for n in ("IMAP", "POP3")}
+            with run_stack(url, host=HOSTS[1], **trust, **same) as mx2:
+                yield {"mx1": mx1, "mx2": mx2}
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -79,6 +84,7 @@ def worker(hosts, settings, start_worker, transactional_db, tmp_path):
         "DOVEADM_API_KEY": mx1.values["DOVEADM_API_KEY"],
         "DOVEADM_TIMEOUT": "3",
         "POLICY_REDIS_URL": mx1.env["POLICY_REDIS_URL"],
+        "MAIL_STORAGE_HOSTS": " ".join(HOSTS),
     }
     for key, value in env.items():
         setattr(settings, key, value)
@@ -249,3 +255,107 @@ def test_a_stopped_host_holds_the_change_names_itself_and_catches_up(
     assert not EmailAccount.objects.get(pk=bob.pk).last_error
     assert login_ok(mx2, "bob@a.example", NEW_PASSWORD)
     assert not login_ok(mx2, "bob@a.example")
+
+
+@pytest.fixture
+def proxy(hosts, tmp_path):
+    """A third Dovecot rendered from the same templates as a proxy (DOVECOT_ROLE=proxy): it
+    stores nothing and logs each user in on the host the directory names."""
+    import render  # deploy/render.py, on sys.path through tests/mailstack/conftest.py
+
+    mx1 = hosts["mx1"]
+    ports = dict(zip(["IMAP", "POP3", "DOVEADM_HTTP"], free_ports(3), strict=True))
+    base = tmp_path / "proxy"
+    base.mkdir()
+    base.chmod(0o755)
+    values = render.render(
+        base,
+        {
+            **{f"{k}_PORT": str(v) for k, v in ports.items()},
+            "DOVECOT_ROLE": "proxy",
+            "BACKEND_IMAP_PORT": mx1.values["IMAP_PORT"],
+            "BACKEND_POP3_PORT": mx1.values["POP3_PORT"],
+            "MAIL_DIRECTORY_URL": mx1.values["MAIL_DIRECTORY_URL"],
+            "MAIL_ROOT": str(base / "root"),
+            "INSTANCE": f"proxy-{base.parent.name}",
+            "PLAINTEXT_AUTH": "yes",
+            "AUTH_FAILURE_DELAY": "0",
+            "AUTH_PENALTY_MODE": "0",
+            **{f"{k}_PORT": str(p) for k, p in zip(PROXY_UNUSED, free_ports(9), strict=True)},
+        },
+        only=("dovecot",),
+    )
+    subprocess.run(
+        [ROOT / "deploy" / "tls-selfsigned.sh", values["TLS_CERT"], values["TLS_KEY"], "proxy"],
+        check=True,
+        capture_output=True,
+    )
+    conf = str(base / "dovecot.conf")
+    subprocess.run(["dovecot", "-c", conf], check=True)
+    try:
+        for port in ports.values():
+            wait_port(port)
+        yield Proxy(ports["IMAP"], ports["POP3"])
+    finally:
+        subprocess.run(["doveadm", "-c", conf, "stop"], check=False, capture_output=True)
+
+
+# The proxy's listeners nobody uses in this test still need ports of their own.
+PROXY_UNUSED = [
+    "IMAPS",
+    "POP3S",
+    "WEBMAIL_IMAP",
+    "LMTP",
+    "QUOTA_STATUS",
+    "SMTP",
+    "SUBMISSION",
+    "SUBMISSIONS",
+    "WEBMAIL_SUBMISSION",
+]
+
+
+class Proxy:
+    host = "127.0.0.1"
+
+    def __init__(self, imap: int, pop3: int) -> None:
+        self.ports = {"IMAP": imap, "POP3": pop3}
+
+    def port(self, name: str) -> int:
+        return self.ports[name]
+
+
+def held_host(address: str) -> str:
+    from django.conf import settings
+
+    with psycopg.connect(settings.MAIL_DIRECTORY_URL) as conn:
+        return conn.execute("SELECT host FROM mailbox WHERE address = %s", (address,)).fetchone()[0]
+
+
+def test_a_proxy_logs_each_user_in_on_the_host_the_directory_names(
+    hosts, worker, proxy, mail_domain, make_account
+):
+    stacks = {HOSTS[0]: hosts["mx1"], HOSTS[1]: hosts["mx2"]}
+    accounts = [make_account(mail_domain, f"roam{n}") for n in range(4)]
+    for account in accounts:
+        wait_online(account)
+    placed = {a.address: held_host(a.address) for a in accounts}
+    assert set(placed.values()) == set(HOSTS)  # both hosts got some (the hash spreads them)
+
+    for address, home in placed.items():
+        # Mail reaches the user on its own host (Postfix there delivers into its Dovecot)...
+        send(stacks[home], "someone@outside.test", address, f"stored on {home}")
+        wait_until(
+            lambda address=address, home=home: (
+                f"stored on {home}" in subjects(stacks[home], address)
+            ),
+            what=f"delivery on {home}",
+        )
+        # ...and a login at the proxy lands there: it sees that mail, not the other host's.
+        assert subjects(proxy, address) == [f"stored on {home}"]
+        assert not login_ok(proxy, address, "wrong-password")
+
+    # A push keeps the host it was given: the row's host is not the panel's to change.
+    first = accounts[0]
+    services.account_update(account=first, values={"quota_mb": 1})
+    wait_online(first)
+    assert held_host(first.address) == placed[first.address]

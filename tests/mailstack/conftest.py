@@ -235,7 +235,8 @@ def run_stack(directory_url: str = "", host: str = "127.0.0.1", **overrides: str
         on_loopback = ("POLICY", "RSPAMD_NORMAL", "RSPAMD_CONTROLLER")
         for name in names:
             if name != "POLICY" or policy:
-                wait_port(ports[name], host="127.0.0.1" if name in on_loopback else host)
+                port = int(values[f"{name}_PORT"])  # an override may have chosen it
+                wait_port(port, host="127.0.0.1" if name in on_loopback else host)
         yield stack
     finally:
         subprocess.run(["postfix", "-c", str(base / "postfix"), "stop"], check=False)

@@ -34,7 +34,7 @@ from tempusmail.policy import store as policy_store
 from ..base import AccountState, BackendError, DkimKey, DomainState, GroupState, Usage
 from .directory import Directory
 from .dkim import KeyStore, checked_keys
-from .doveadm import HostError, LocalHost, configured_hosts
+from .doveadm import HostError, LocalHost, configured_hosts, storage_host
 from .rows import forward_targets, mailbox_row
 from .schema import (
     ADDED_COLUMNS,
@@ -188,6 +188,12 @@ class DovecotBackend:
                 log.info("ignored stale push of %s v%s", state.address, state.version)
                 return
             db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
+            home = storage_host(state.address)
+            if home:  # a new mailbox gets its host; one that has a host keeps it
+                db.execute(
+                    "UPDATE mailbox SET host = ? WHERE address = ? AND host = ''",
+                    (home, state.address),
+                )
             added = db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, 1, 0) "
                 "ON CONFLICT (name) DO NOTHING",

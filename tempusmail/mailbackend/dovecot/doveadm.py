@@ -13,12 +13,13 @@ an unknown user, 68 "nobody to kick", 75 a temporary failure.
 
 import base64
 import contextlib
+import hashlib
 import http.client
 import json
 import logging
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,7 +45,7 @@ class MailHost:
 
     name: str
     url: str  # http(s)://host:port, the API listener
-    api_key: str
+    api_key: str = field(repr=False)
     timeout: float = 10
 
     def call(self, command: str, params: dict):
@@ -193,3 +194,14 @@ def configured_hosts() -> list:
     key = getattr(settings, "DOVEADM_API_KEY", "")
     timeout = float(getattr(settings, "DOVEADM_TIMEOUT", 10))
     return [MailHost(name=name, url=url, api_key=key, timeout=timeout) for name, url in entries]
+
+
+def storage_host(address: str) -> str:
+    """The host a new mailbox is stored on: one of settings.MAIL_STORAGE_HOSTS (addresses a
+    Dovecot proxy reaches the hosts at), chosen by a hash of the address so every worker
+    chooses the same; '' without such hosts (one host, or no proxy in front)."""
+    hosts = (getattr(settings, "MAIL_STORAGE_HOSTS", "") or "").replace(",", " ").split()
+    if not hosts:
+        return ""
+    digest = hashlib.sha256(address.lower().encode()).digest()
+    return hosts[int.from_bytes(digest[:8], "big") % len(hosts)]

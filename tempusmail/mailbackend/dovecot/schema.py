@@ -60,7 +60,12 @@ SIEVE_VIEW = """sieve_script AS SELECT address AS username, 'active' AS name,
     CAST(version AS TEXT) AS id, sieve AS script_data FROM mailbox"""
 # Columns added after the first release: init_directory adds them to an older table.
 ADDED_COLUMNS = {
-    name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")
+    **{name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")},
+    # The mail host that stores the mailbox (its address as a Dovecot proxy reaches it; ''
+    # for a single host). Not part of the panel's state: set once when the row is created
+    # (settings.MAIL_STORAGE_HOSTS), kept by every push, changed only by whoever moves the
+    # mailbox (docs/operations.md, "Several mail hosts").
+    "host": "VARCHAR(253) NOT NULL DEFAULT ''",
 }
 MAILBOX_COLUMNS = (
     "address",
