@@ -87,6 +87,9 @@ DEFAULTS = {
     "DOVECOT_ROLE": "backend",
     "BACKEND_IMAP_PORT": "",
     "BACKEND_POP3_PORT": "",
+    "BACKEND_LMTP_PORT": "",
+    # Where Postfix delivers (empty: DOVECOT_HOST); with several hosts, a proxy's LMTP.
+    "LMTP_HOST": "",
     "LOGIN_TRUSTED_NETWORKS": "",
     "MAIL_UID": "5000",
     "MAIL_GID": "5000",
@@ -144,10 +147,11 @@ def proxy_fields(values: dict[str, str]) -> str:
         raise SystemExit(f"DOVECOT_ROLE must be backend or proxy, not {role!r}")
     imap = int(values["BACKEND_IMAP_PORT"] or values["IMAP_PORT"])
     pop3 = int(values["BACKEND_POP3_PORT"] or values["POP3_PORT"])
+    lmtp = int(values["BACKEND_LMTP_PORT"] or values["LMTP_PORT"])
     return (
         ", \\\n         NULLIF(host, '') AS host, "
-        "CASE WHEN host = '' THEN NULL ELSE 'y' END AS proxy, "
-        f"CASE WHEN '%s' = 'pop3' THEN {pop3} ELSE {imap} END AS port"
+        "CASE WHEN host = '' THEN NULL ELSE 'y' END AS proxy, \\\n         "
+        f"CASE '%s' WHEN 'pop3' THEN {pop3} WHEN 'lmtp' THEN {lmtp} ELSE {imap} END AS port"
     )
 
 
@@ -208,6 +212,12 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     values["DOVEADM_API_KEY"] = values["DOVEADM_API_KEY"] or secrets.token_hex(24)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
     values["PROXY_FIELDS"] = proxy_fields(values)
+    proxy = values["DOVECOT_ROLE"] == "proxy"
+    # LMTP asks the passdb without a password; a proxy routes every stored mailbox's mail
+    # (active or not: Postfix refuses what a closed mailbox must not get) to its host.
+    values["LMTP_LOOKUP"] = "'%s' = 'lmtp' OR " if proxy else ""
+    values["LMTP_PROXY"] = "yes" if proxy else "no"
+    values["LMTP_HOST"] = values["LMTP_HOST"] or values["DOVECOT_HOST"]
     values["LAST_LOGIN_DICT"] = last_login_dict(values["LAST_LOGIN_REDIS_URL"], root)
     values.update(tls_vars(out, values))
     values.update(rspamd_vars(out, values))

@@ -55,7 +55,7 @@ def hosts():
     trust = {"LOGIN_TRUSTED_NETWORKS": "127.0.0.1/32"}
     try:
         with run_stack(url, host=HOSTS[0], **trust) as mx1:
-            same = {f"{n}_PORT": mx1.values[f"{n}_PORT"] for n in ("IMAP", "POP3")}
+            same = {f"{n}_PORT": mx1.values[f"{n}_PORT"] for n in ("IMAP", "POP3", "LMTP")}
             with run_stack(url, host=HOSTS[1], **trust, **same) as mx2:
                 yield {"mx1": mx1, "mx2": mx2}
     finally:
@@ -260,11 +260,12 @@ def test_a_stopped_host_holds_the_change_names_itself_and_catches_up(
 @pytest.fixture
 def proxy(hosts, tmp_path):
     """A third Dovecot rendered from the same templates as a proxy (DOVECOT_ROLE=proxy): it
-    stores nothing and logs each user in on the host the directory names."""
+    stores nothing, logs each user in on the host the directory names and hands each
+    recipient's mail to that host's LMTP."""
     import render  # deploy/render.py, on sys.path through tests/mailstack/conftest.py
 
     mx1 = hosts["mx1"]
-    ports = dict(zip(["IMAP", "POP3", "DOVEADM_HTTP"], free_ports(3), strict=True))
+    ports = dict(zip(["IMAP", "POP3", "LMTP", "DOVEADM_HTTP"], free_ports(4), strict=True))
     base = tmp_path / "proxy"
     base.mkdir()
     base.chmod(0o755)
@@ -275,13 +276,14 @@ def proxy(hosts, tmp_path):
             "DOVECOT_ROLE": "proxy",
             "BACKEND_IMAP_PORT": mx1.values["IMAP_PORT"],
             "BACKEND_POP3_PORT": mx1.values["POP3_PORT"],
+            "BACKEND_LMTP_PORT": mx1.values["LMTP_PORT"],
             "MAIL_DIRECTORY_URL": mx1.values["MAIL_DIRECTORY_URL"],
             "MAIL_ROOT": str(base / "root"),
             "INSTANCE": f"proxy-{base.parent.name}",
             "PLAINTEXT_AUTH": "yes",
             "AUTH_FAILURE_DELAY": "0",
             "AUTH_PENALTY_MODE": "0",
-            **{f"{k}_PORT": str(p) for k, p in zip(PROXY_UNUSED, free_ports(9), strict=True)},
+            **{f"{k}_PORT": str(p) for k, p in zip(PROXY_UNUSED, free_ports(8), strict=True)},
         },
         only=("dovecot",),
     )
@@ -295,7 +297,7 @@ def proxy(hosts, tmp_path):
     try:
         for port in ports.values():
             wait_port(port)
-        yield Proxy(ports["IMAP"], ports["POP3"])
+        yield Proxy(ports)
     finally:
         subprocess.run(["doveadm", "-c", conf, "stop"], check=False, capture_output=True)
 
@@ -305,7 +307,6 @@ PROXY_UNUSED = [
     "IMAPS",
     "POP3S",
     "WEBMAIL_IMAP",
-    "LMTP",
     "QUOTA_STATUS",
     "SMTP",
     "SUBMISSION",
@@ -317,8 +318,8 @@ PROXY_UNUSED = [
 class Proxy:
     host = "127.0.0.1"
 
-    def __init__(self, imap: int, pop3: int) -> None:
-        self.ports = {"IMAP": imap, "POP3": pop3}
+    def __init__(self, ports: dict[str, int]) -> None:
+        self.ports = ports
 
     def port(self, name: str) -> int:
         return self.ports[name]
@@ -342,15 +343,15 @@ def test_a_proxy_logs_each_user_in_on_the_host_the_directory_names(
     assert set(placed.values()) == set(HOSTS)  # both hosts got some (the hash spreads them)
 
     for address, home in placed.items():
-        # Mail reaches the user on its own host (Postfix there delivers into its Dovecot)...
-        send(stacks[home], "someone@outside.test", address, f"stored on {home}")
-        wait_until(
-            lambda address=address, home=home: (
-                f"stored on {home}" in subjects(stacks[home], address)
-            ),
-            what=f"delivery on {home}",
-        )
-        # ...and a login at the proxy lands there: it sees that mail, not the other host's.
+        # Mail handed to the proxy's LMTP (where the hosts' Postfix delivers: LMTP_HOST) is
+        # stored on the user's own host, not on the other one...
+        with smtplib.LMTP(proxy.host, proxy.port("LMTP"), timeout=10) as lmtp:
+            sender = "someone@outside.test"
+            lmtp.sendmail(sender, [address], message(sender, address, f"stored on {home}"))
+        other = next(h for h in HOSTS if h != home)
+        assert subjects(stacks[home], address) == [f"stored on {home}"]
+        assert subjects(stacks[other], address) == []
+        # ...and a login at the proxy lands there: it sees that mail.
         assert subjects(proxy, address) == [f"stored on {home}"]
         assert not login_ok(proxy, address, "wrong-password")
 
