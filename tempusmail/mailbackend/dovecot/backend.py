@@ -34,7 +34,7 @@ from tempusmail.policy import store as policy_store
 from ..base import AccountState, BackendError, DkimKey, DomainState, GroupState, Usage
 from .directory import Directory
 from .dkim import KeyStore, checked_keys
-from .doveadm import HostError, LocalHost, configured_hosts, storage_host
+from .doveadm import HostError, LocalHost, configured_hosts, on_every_host, storage_host
 from .rows import forward_targets, mailbox_row
 from .schema import (
     ADDED_COLUMNS,
@@ -288,18 +288,17 @@ class DovecotBackend:
 
     def tell_hosts(self, address: str, *, kick: bool = False, purge: bool = False) -> None:
         """Every mail host flushes the user's auth cache entry (and kicks its sessions, and
-        deletes its mail); each host is asked even when another failed. A host that failed is
-        named in the error and in its details ({"hosts": {name: reason}})."""
-        failed: dict[str, str] = {}
-        for host in self.hosts():
-            try:
-                host.flush(address)
-                if kick:
-                    host.kick(address)
-                if purge:
-                    host.purge(address)
-            except HostError as exc:
-                failed[host.name] = exc.message
+        deletes its mail), all hosts at once; each host is asked even when another failed. A
+        host that failed is named in the error and in its details ({"hosts": {name: reason}})."""
+
+        def tell(host) -> None:
+            host.flush(address)
+            if kick:
+                host.kick(address)
+            if purge:
+                host.purge(address)
+
+        failed = {name: str(exc) for name, exc in on_every_host(self.hosts(), tell).items()}
         if failed:
             names = ", ".join(sorted(failed))
             reasons = "; ".join(f"{name} {reason}" for name, reason in sorted(failed.items()))
@@ -378,13 +377,19 @@ class DovecotBackend:
         """Bytes used per mailbox, summed over the mail hosts (a mailbox's mail lives on one
         of them). A mailbox no host answered for is left out; if any host could not be read,
         none is known this time (a partial sum would look like lost mail)."""
+        parts: dict[str, dict[str, int]] = {}
+
+        def read(host) -> None:
+            parts[host.name] = host.storage(addresses)
+
+        failed = on_every_host(self.hosts(), read)
+        if failed:
+            log.warning(
+                "could not read quotas: %s", "; ".join(f"{n} {e}" for n, e in failed.items())
+            )
+            return {}
         result: dict[str, int] = {}
-        for host in self.hosts():
-            try:
-                part = host.storage(addresses)
-            except HostError as exc:
-                log.warning("could not read quotas: %s", exc)
-                return {}
+        for part in parts.values():
             for address, used in part.items():
                 result[address] = result.get(address, 0) + used
         return result
