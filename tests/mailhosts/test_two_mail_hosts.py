@@ -360,3 +360,16 @@ def test_a_proxy_logs_each_user_in_on_the_host_the_directory_names(
     services.account_update(account=first, values={"quota_mb": 1})
     wait_online(first)
     assert held_host(first.address) == placed[first.address]
+    # What no longer fits is refused by the user's host, through the proxy's LMTP.
+    sender, big = "someone@outside.test", "x" * 1_200_000
+    with smtplib.LMTP(proxy.host, proxy.port("LMTP"), timeout=10) as lmtp:
+        try:
+            lmtp.sendmail(sender, [first.address], message(sender, first.address, "big", body=big))
+        except smtplib.SMTPRecipientsRefused as exc:  # at RCPT (the size was announced)
+            code = next(iter(exc.recipients.values()))[0]
+        except smtplib.SMTPDataError as exc:  # or after the data
+            code = exc.smtp_code
+        else:
+            code = 250
+    assert code == 552
+    assert "big" not in subjects(stacks[placed[first.address]], first.address)
