@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint fmt messages bench mailstack mutate
+.PHONY: setup run test lint fmt messages bench bench-hosts mailstack mutate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ fmt: setup
 
 bench: setup
 	$(BIN)/python -m scripts.bench
+
+# Pushes per second with one mail host and with two (root: starts two mail stacks).
+bench-hosts: setup
+	$(BIN)/python -m scripts.bench_hosts
 
 mailstack: setup
 	./scripts/mailstack.sh

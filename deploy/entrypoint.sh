@@ -7,7 +7,7 @@ CONF=/etc/tempusmail
 MAIL_UID="${TM_MAIL_UID:-5000}"
 RENDERED="$(python /app/deploy/render.py "$CONF")"
 value() { printf '%s\n' "$RENDERED" | sed -n "s/^$1=//p"; }
-mkdir -p "${MAIL_ROOT}/mail" "${MAIL_ROOT}/state" "${MAIL_ROOT}/sieve"
+mkdir -p "${MAIL_ROOT}/mail" "${MAIL_ROOT}/state"
 chmod 755 "${MAIL_ROOT}"
 chown "$MAIL_UID:$MAIL_UID" "${MAIL_ROOT}/mail" "${MAIL_ROOT}/state"
 case "${1:-}" in

@@ -22,6 +22,10 @@ DEFAULTS = {
     "DOVECOT_HOST": "127.0.0.1",
     "POSTFIX_HOST": "127.0.0.1",
     "MYNETWORKS": "127.0.0.0/8",
+    # Postfix's inet_interfaces (empty: LISTEN, or "all" for LISTEN=*). Its services bind to
+    # LISTEN anyway; Postfix refuses to start with an address no interface carries, such as
+    # 127.0.0.2 on Linux (routed by lo, not an address of it): give "all" then.
+    "INET_INTERFACES": "",
     "HOSTNAME": "mail.tempusmail.test",
     "INSTANCE": "main",
     "IMAP_PORT": "10143",
@@ -69,6 +73,24 @@ DEFAULTS = {
     "XMPP_ALLOW_PLAIN": "true",
     "POLICY_PORT": "",
     "POLICY_HOST": "127.0.0.1",
+    # The doveadm HTTP API (the panel's workers reach each mail host there) and its key:
+    # empty, a random one (the API then answers nobody who was not told the rendered key).
+    "DOVEADM_HTTP_PORT": "10808",
+    "DOVEADM_API_KEY": "",
+    # The Redis every host records last logins in (redis://host:port/db, no password: a
+    # private network); empty: a file on this host (one mail host only).
+    "LAST_LOGIN_REDIS_URL": "",
+    # "backend" (stores mail) or "proxy": a Dovecot in front of several backends that logs
+    # each user in on the host the directory names (mailbox.host), on these ports (empty:
+    # IMAP_PORT, POP3_PORT). A backend behind a proxy lists the proxies' addresses in
+    # LOGIN_TRUSTED_NETWORKS so that IP restrictions see the client, not the proxy.
+    "DOVECOT_ROLE": "backend",
+    "BACKEND_IMAP_PORT": "",
+    "BACKEND_POP3_PORT": "",
+    "BACKEND_LMTP_PORT": "",
+    # Where Postfix delivers (empty: DOVECOT_HOST); with several hosts, a proxy's LMTP.
+    "LMTP_HOST": "",
+    "LOGIN_TRUSTED_NETWORKS": "",
     "MAIL_UID": "5000",
     "MAIL_GID": "5000",
     "RELAYHOST": "",
@@ -112,6 +134,34 @@ def sql_vars(url: str) -> dict[str, str]:
             "MAP_CONNECT": "\n".join(lines),
         }
     raise SystemExit(f"unsupported MAIL_DIRECTORY_URL: {url!r}")
+
+
+def proxy_fields(values: dict[str, str]) -> str:
+    """The passdb fields that make a proxy log the user in on its host: Dovecot's own `proxy`
+    and `host` extra fields (and the backend's port per protocol). A row without a host is
+    served by the proxy itself (which holds no mail): behind a proxy every row has one."""
+    role = values["DOVECOT_ROLE"]
+    if role == "backend":
+        return ""
+    if role != "proxy":
+        raise SystemExit(f"DOVECOT_ROLE must be backend or proxy, not {role!r}")
+    imap = int(values["BACKEND_IMAP_PORT"] or values["IMAP_PORT"])
+    pop3 = int(values["BACKEND_POP3_PORT"] or values["POP3_PORT"])
+    lmtp = int(values["BACKEND_LMTP_PORT"] or values["LMTP_PORT"])
+    return (
+        ", \\\n         NULLIF(host, '') AS host, "
+        "CASE WHEN host = '' THEN NULL ELSE 'y' END AS proxy, \\\n         "
+        f"CASE '%s' WHEN 'pop3' THEN {pop3} WHEN 'lmtp' THEN {lmtp} ELSE {imap} END AS port"
+    )
+
+
+def last_login_dict(url: str, root: str) -> str:
+    """Dovecot's dict URI for the last_login plugin: Redis shared by the hosts, or a file."""
+    if not url:
+        return f"file:{root}/state/last-login.dict"
+    parts = urlsplit(url)
+    db = parts.path.strip("/") or "0"
+    return f"redis:host={parts.hostname or '127.0.0.1'}:port={parts.port or 6379}:db={db}"
 
 
 def tls_vars(out: Path, values: dict[str, str]) -> dict[str, str]:
@@ -159,16 +209,28 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     # Roundcube encrypts the IMAP password in its session with it: 24 characters, kept
     # across renders only if given (a new key ends open webmail sessions, nothing else).
     values["ROUNDCUBE_DES_KEY"] = values["ROUNDCUBE_DES_KEY"] or secrets.token_hex(12)
+    values["DOVEADM_API_KEY"] = values["DOVEADM_API_KEY"] or secrets.token_hex(24)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
+    values["PROXY_FIELDS"] = proxy_fields(values)
+    proxy = values["DOVECOT_ROLE"] == "proxy"
+    # LMTP asks the passdb without a password; a proxy routes every stored mailbox's mail
+    # (active or not: Postfix refuses what a closed mailbox must not get) to its host.
+    values["LMTP_LOOKUP"] = "'%s' = 'lmtp' OR " if proxy else ""
+    values["LMTP_PROXY"] = "yes" if proxy else "no"
+    values["LMTP_HOST"] = values["LMTP_HOST"] or values["DOVECOT_HOST"]
+    values["LAST_LOGIN_DICT"] = last_login_dict(values["LAST_LOGIN_REDIS_URL"], root)
     values.update(tls_vars(out, values))
     values.update(rspamd_vars(out, values))
     values.update(sql_vars(values["MAIL_DIRECTORY_URL"]))
     # LISTEN=* (containers): every interface, for Dovecot and Postfix alike.
     everywhere = values["LISTEN"] == "*"
-    values["INET_INTERFACES"] = "all" if everywhere else values["LISTEN"]
+    values["INET_INTERFACES"] = values["INET_INTERFACES"] or (
+        "all" if everywhere else values["LISTEN"]
+    )
     values["BIND_PREFIX"] = "" if everywhere else values["LISTEN"] + ":"
     values["DAV_LISTEN"] = "0.0.0.0" if everywhere else values["LISTEN"]  # noqa: S104
     values["XMPP_LISTEN"] = values["LISTEN"]
+    values["DOVEADM_LISTEN"] = values["LISTEN"]
     # The sending-limit policy service (python -m tempusmail.policy): checked at RCPT and
     # counted at end of data on the submission port; no port, no limit enforcement.
     port = values["POLICY_PORT"]

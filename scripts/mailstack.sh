@@ -45,7 +45,7 @@ stop() {
 }
 [ -f "$OUT/dovecot.conf" ] && stop  # a stack left running by an earlier run
 
-mkdir -p "$OUT" "$MAIL_ROOT/mail" "$MAIL_ROOT/state" "$MAIL_ROOT/sieve"
+mkdir -p "$OUT" "$MAIL_ROOT/mail" "$MAIL_ROOT/state"
 chmod 755 "$OUT" "$MAIL_ROOT"
 chown "$MAIL_UID:$MAIL_UID" "$MAIL_ROOT/mail" "$MAIL_ROOT/state"
 # The key the webmail and DAV servers read the panel's settings with; the panel reads the same
@@ -55,12 +55,17 @@ if [ -z "$SERVICES_API_KEY" ]; then
   [ -s "$VAR_DIR/services-api-key" ] || (umask 077; $PY -c 'import secrets; print(secrets.token_urlsafe(32))' >"$VAR_DIR/services-api-key")
   SERVICES_API_KEY="$(cat "$VAR_DIR/services-api-key")"
 fi
+# The panel reaches this Dovecot over its doveadm HTTP API, as it reaches several hosts: the
+# panel reads these two files when DOVEADM_HOSTS and DOVEADM_API_KEY are unset.
+[ -s "$VAR_DIR/doveadm-api-key" ] || (umask 077; $PY -c 'import secrets; print(secrets.token_hex(24))' >"$VAR_DIR/doveadm-api-key")
+echo "dev=http://127.0.0.1:${TM_DOVEADM_HTTP_PORT:-10808}" >"$VAR_DIR/doveadm-hosts"
 [ -s "$OUT/roundcube-des-key" ] || (umask 077; mkdir -p "$OUT"; $PY -c 'import secrets; print(secrets.token_hex(12))' >"$OUT/roundcube-des-key")
 RENDERED="$($PY deploy/render.py "$OUT" MAIL_ROOT="$MAIL_ROOT" \
   MAIL_DIRECTORY_URL="$MAIL_DIRECTORY_URL" DKIM_KEY_DIR="$DKIM_KEY_DIR" MAIL_UID="$MAIL_UID" \
   MAIL_GID="$MAIL_UID" POLICY_PORT="$POLICY_PORT" INSTANCE=dev \
   PANEL_URL="${PANEL_URL:-http://127.0.0.1:8000}" SERVICES_API_KEY="$SERVICES_API_KEY" \
-  ROUNDCUBE_DES_KEY="$(cat "$OUT/roundcube-des-key")")"
+  ROUNDCUBE_DES_KEY="$(cat "$OUT/roundcube-des-key")" \
+  DOVEADM_API_KEY="$(cat "$VAR_DIR/doveadm-api-key")")"
 value() { printf '%s\n' "$RENDERED" | sed -n "s/^$1=//p"; }
 deploy/tls-selfsigned.sh "$(value TLS_CERT)" "$(value TLS_KEY)" "$(value HOSTNAME)"
 MAIL_ROOT="$MAIL_ROOT" MAIL_DIRECTORY_URL="$MAIL_DIRECTORY_URL" $PY -m tempusmail.mailbackend.dovecot init

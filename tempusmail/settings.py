@@ -219,6 +219,27 @@ MAIL_ROOT = Path(os.environ.get("MAIL_ROOT", VAR_DIR / "mail"))
 MAIL_DIRECTORY_URL = os.environ.get("MAIL_DIRECTORY_URL", f"sqlite:///{MAIL_ROOT}/directory.db")
 DOVEADM = os.environ.get("DOVEADM", "doveadm")
 DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "dovecot.conf"))
+# The mail hosts (docs/operations.md): each Dovecot's doveadm HTTP API, as "name=url" entries
+# separated by spaces or commas ("mx1=http://10.0.0.11:10808 mx2=http://10.0.0.12:10808"),
+# all with DOVEADM_API_KEY. Every push is confirmed by every host; a host that does not answer
+# keeps the account Updating, named in its error, until a retry (or the reconciler's) reaches
+# it. Empty: the one Dovecot on this machine, through DOVEADM and DOVECOT_CONFIG.
+# Unset: what `make mailstack` wrote into var/ for its one host (its API on 127.0.0.1:10808).
+_DOVEADM_FILES = {name: VAR_DIR / f"doveadm-{name}" for name in ("hosts", "api-key")}
+
+
+def _dev_value(name: str) -> str:
+    path = _DOVEADM_FILES[name]
+    return path.read_text().strip() if path.is_file() else ""
+
+
+DOVEADM_HOSTS = os.environ.get("DOVEADM_HOSTS", _dev_value("hosts"))
+DOVEADM_API_KEY = os.environ.get("DOVEADM_API_KEY", _dev_value("api-key"))
+# Behind a Dovecot proxy: the hosts' addresses (as the proxy reaches them) a new mailbox is
+# stored on, one chosen per address; written to the directory's mailbox.host column, which the
+# proxy's passdb answers as its `host` field. Empty: no column value (one host).
+MAIL_STORAGE_HOSTS = os.environ.get("MAIL_STORAGE_HOSTS", "")
+DOVEADM_TIMEOUT = float(os.environ.get("DOVEADM_TIMEOUT", "10"))
 # DKIM private keys for rspamd (README, "The mail stack"): one file per domain and selector plus
 # the active-selector map, readable by the filter's group (empty: the worker's own group).
 DKIM_KEY_DIR = Path(os.environ.get("DKIM_KEY_DIR", MAIL_ROOT / "dkim"))

@@ -47,6 +47,16 @@ class Directory:
         rows = self.query("SELECT target FROM forward WHERE address = ? ORDER BY 1", (address,))
         return [r[0] for r in rows]
 
+    def sieve(self, address: str) -> str | None:
+        """The script every host's Pigeonhole reads (deploy/dovecot's SQL dict: name, id)."""
+        rows = self.query(
+            "SELECT n.id, d.script_data FROM sieve_script n JOIN sieve_script d "
+            "ON d.username = n.username AND d.id = n.id "
+            "WHERE n.username = ? AND n.name = 'active'",
+            (address,),
+        )
+        return rows[0][1] if rows else None
+
     def doveadm_calls(self) -> list[str]:
         if not self.doveadm_log.exists():
             return []

@@ -11,7 +11,6 @@ from django.core.management import call_command
 
 from accounts import services, sync
 from accounts.models import EmailAccount
-from tempusmail.mailbackend.dovecot import DovecotBackend
 from tempusmail.policy import store
 from tests.conftest import need
 
@@ -84,14 +83,18 @@ def test_changed_forwards_are_reported(directory, pushed):
     )
 
 
-def test_a_changed_or_missing_sieve_file_is_reported(directory, pushed):
-    path = DovecotBackend().sieve_path(pushed.address)
-    path.write_text('require "fileinto";\nfileinto "Elsewhere";\n')
+def test_a_changed_or_missing_sieve_script_is_reported(directory, pushed):
+    directory.query(
+        "UPDATE mailbox SET sieve = ? WHERE address = ?",
+        ('require "fileinto";\nfileinto "Elsewhere";\n', pushed.address),
+    )
     code, out = verify()
-    assert code == 1 and "drift@a.example: Sieve script on disk differs" in out
-    path.unlink()
+    assert code == 1 and "drift@a.example: sieve differs (differs)" in out
+    assert "drift@a.example: Sieve script the servers read differs" in out
+
+    directory.query("DROP VIEW sieve_script")  # say a directory restored from an old dump
     code, out = verify()
-    assert code == 1 and "drift@a.example: Sieve script on disk differs" in out
+    assert code == 1 and "mail directory: the mail directory has no Sieve view" in out
 
 
 def test_a_missing_mailbox_and_an_unknown_one_are_reported(directory, pushed):

@@ -6,6 +6,7 @@ import email
 import imaplib
 import os
 import poplib
+import secrets
 import shutil
 import signal
 import smtplib
@@ -48,13 +49,13 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def wait_port(port: int, timeout: float = 15) -> None:
+def wait_port(port: int, timeout: float = 15, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        with contextlib.suppress(OSError), socket.create_connection((host, port), 0.5):
             return
         time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+    raise RuntimeError(f"nothing listens on {host}:{port}")
 
 
 def start_redis(base: Path, port: int) -> subprocess.Popen:
@@ -74,6 +75,7 @@ class Stack:
     env: dict
     procs: list = field(default_factory=list)
     redis: subprocess.Popen | None = None
+    host: str = "127.0.0.1"
 
     def port(self, name: str) -> int:
         return int(self.values[f"{name}_PORT"])
@@ -116,10 +118,12 @@ def wait_rspamd(port: int, timeout: float = 300) -> None:
 
 
 @contextlib.contextmanager
-def run_stack(directory_url: str = "", **overrides: str):
+def run_stack(directory_url: str = "", host: str = "127.0.0.1", **overrides: str):
     """Render deploy/ into a temporary directory and run Dovecot, Postfix, rspamd and the
     policy service from it; the mail directory is SQLite in there unless a URL is given.
-    This stack accepts passwords without TLS (PLAINTEXT_AUTH=yes) unless overridden."""
+    This stack accepts passwords without TLS (PLAINTEXT_AUTH=yes) unless overridden.
+    `host`: the loopback address Dovecot, Postfix and the milter listen on (one mail host
+    of several: tests/mailhosts); rspamd's scanner and the policy service stay on 127.0.0.1."""
     need(bool(shutil.which("dovecot") and shutil.which("postfix")), "Dovecot/Postfix missing")
     need(bool(shutil.which("rspamd")), "rspamd missing")
     need(os.geteuid() == 0, "Dovecot and Postfix run from a private config as root")
@@ -132,6 +136,7 @@ def run_stack(directory_url: str = "", **overrides: str):
         names = ["IMAP", "POP3", "SMTP", "SUBMISSION", "LMTP", "QUOTA_STATUS", "POLICY"]
         names += ["IMAPS", "POP3S", "SUBMISSIONS", "RSPAMD", "RSPAMD_NORMAL", "RSPAMD_CONTROLLER"]
         names += ["WEBMAIL_IMAP", "WEBMAIL_SUBMISSION"]  # the webmail's own ports
+        names += ["DOVEADM_HTTP"]  # the worker reaches Dovecot over its doveadm HTTP API
         ports = dict(zip([*names, "REDIS"], free_ports(len(names) + 1), strict=True))
         policy = (ROOT / "tempusmail" / "policy" / "__main__.py").exists()
         values = render.render(
@@ -148,9 +153,14 @@ def run_stack(directory_url: str = "", **overrides: str):
                 "AUTH_PENALTY_MODE": "0",
                 "MAIL_DIRECTORY_URL": directory_url,
                 "PLAINTEXT_AUTH": "yes",  # the tests log in on the plain ports
+                "DOVEADM_API_KEY": secrets.token_hex(16),
+                # Last logins in the stack's Redis, as several hosts record them.
+                "LAST_LOGIN_REDIS_URL": f"redis://127.0.0.1:{ports['REDIS']}/0",
                 "RSPAMD_DNS": f"127.0.0.1:{dns.port}",
                 "RSPAMD_HS_CACHE": RSPAMD_HS_CACHE,
                 "RSPAMD_MAP_WATCH_INTERVAL": "5s",  # file maps reread every 0.5 s
+                **{k: host for k in ("LISTEN", "DOVECOT_HOST", "POSTFIX_HOST", "RSPAMD_HOST")},
+                "INET_INTERFACES": "" if host == "127.0.0.1" else "all",  # render.py says why
                 **overrides,
             },
         )
@@ -167,6 +177,9 @@ def run_stack(directory_url: str = "", **overrides: str):
             "MAIL_ROOT": values["MAIL_ROOT"],
             "MAIL_DIRECTORY_URL": values["MAIL_DIRECTORY_URL"],
             "DOVECOT_CONFIG": str(base / "dovecot.conf"),
+            # One mail host in the list: the same path as several (tests/mailstack/test_hosts.py).
+            "DOVEADM_HOSTS": f"mx1=http://{host}:{ports['DOVEADM_HTTP']}",
+            "DOVEADM_API_KEY": values["DOVEADM_API_KEY"],
             "DKIM_KEY_DIR": values["DKIM_KEY_DIR"],
             # Its own Redis server (sending limits), which a test may stop and start again.
             "POLICY_REDIS_URL": f"redis://127.0.0.1:{ports['REDIS']}/0",
@@ -185,7 +198,9 @@ def run_stack(directory_url: str = "", **overrides: str):
         shutil.rmtree(base, ignore_errors=True)
         dns.__exit__()
         raise
-    stack = Stack(dir=base, values={**values, "REDIS_PORT": str(ports["REDIS"])}, env=env)
+    stack = Stack(
+        dir=base, values={**values, "REDIS_PORT": str(ports["REDIS"])}, env=env, host=host
+    )
     try:
         rspamd_log = open(base / "log" / "rspamd.out", "w")  # noqa: SIM115
         stack.procs.append(
@@ -217,9 +232,11 @@ def run_stack(directory_url: str = "", **overrides: str):
                 )
             )
         wait_rspamd(ports["RSPAMD_NORMAL"])
+        on_loopback = ("POLICY", "RSPAMD_NORMAL", "RSPAMD_CONTROLLER")
         for name in names:
             if name != "POLICY" or policy:
-                wait_port(ports[name])
+                port = int(values[f"{name}_PORT"])  # an override may have chosen it
+                wait_port(port, host="127.0.0.1" if name in on_loopback else host)
         yield stack
     finally:
         subprocess.run(["postfix", "-c", str(base / "postfix"), "stop"], check=False)

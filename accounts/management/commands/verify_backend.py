@@ -1,8 +1,8 @@
 """manage.py verify_backend [--repair]: compare what the panel wants with what the mail system
 holds and serves.
 
-- every account against its mail-directory rows (mailbox, aliases, forwards), its Sieve file
-  on disk and its sending limit in Redis;
+- every account against its mail-directory rows (mailbox, aliases, forwards), the Sieve script
+  the servers read through their dict, and its sending limit in Redis;
 - every domain against the directory's domain rows (Postfix accepts mail only for those);
 - what the running Dovecot answers for every account (userdb quota, passdb per protocol),
   asked over its auth socket as IMAP, POP3, SMTP AUTH and LMTP ask: this notices a directory
@@ -147,12 +147,8 @@ class Command(BaseCommand):
             found.append(f"aliases: held {row['aliases']}, desired {sorted(state.aliases)}")
         if row["forwards"] != forward_targets(state):
             found.append(f"forwards: held {row['forwards']}, desired {forward_targets(state)}")
-        try:
-            on_disk = backend.sieve_path(account.address).read_text()
-        except OSError:
-            on_disk = None
-        if on_disk != want["sieve"]:
-            found.append("Sieve script on disk differs")
+        if row["served_sieve"] != want["sieve"]:
+            found.append("Sieve script the servers read differs")
         if limits is not None and limits.get(account.address) != state.daily_send_limit:
             found.append(
                 f"sending limit: held {limits.get(account.address)}, "

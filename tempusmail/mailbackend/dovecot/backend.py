@@ -2,27 +2,28 @@
 
 Each push writes the account's full state into the *mail directory*, a SQL database owned by
 the mail system that Dovecot's sql passdb/userdb and Postfix's sqlite/pgsql maps read
-(deploy/ holds their configuration), plus a per-mailbox Sieve script for the autoresponder
-and spam filing. Aliases and forwards are Postfix virtual alias rows: Postfix expands them
-before delivery, so a forward works even when the mailbox is full and "keep a copy" is just
-the mailbox itself among the targets; no message is re-injected by Sieve.
+(deploy/ holds their configuration), the per-mailbox Sieve script for the autoresponder and
+spam filing included (every host's Pigeonhole reads it through a SQL dict). Aliases and
+forwards are Postfix virtual alias rows: Postfix expands them before delivery, so a forward
+works even when the mailbox is full and "keep a copy" is just the mailbox itself among the
+targets; no message is re-injected by Sieve.
 
 Pushes are idempotent upserts guarded by the version: a state older than the stored one is
 ignored. Dovecot runs without an auth cache (deploy/dovecot), so a change is in effect for
 the next login or delivery as soon as its transaction commits, whatever fails afterwards.
-``doveadm`` kicks the sessions of a deactivated mailbox and reads quotas; removing an account
-deletes its mail from disk.
+Then every mail host is told over its doveadm HTTP API (doveadm.py; the local binary when no
+host is configured): it flushes the user's auth cache entry, kicks the sessions of a
+deactivated mailbox, reads quotas, and deletes a removed account's mail. A host that does not
+answer leaves the account Updating with that host named in its error; the retry, or the
+reconciler's, catches it up.
 """
 
 import contextlib
 import imaplib
 import logging
-import os
 import shlex
 import shutil
 import socket
-import subprocess
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from tempusmail.policy import store as policy_store
 from ..base import AccountState, BackendError, DkimKey, DomainState, GroupState, Usage
 from .directory import Directory
 from .dkim import KeyStore, checked_keys
+from .doveadm import HostError, LocalHost, configured_hosts, on_every_host, storage_host
 from .rows import forward_targets, mailbox_row
 from .schema import (
     ADDED_COLUMNS,
@@ -40,6 +42,7 @@ from .schema import (
     SCHEMA,
     SELECT_HELD,
     SELECT_MAILBOXES,
+    SIEVE_VIEW,
     UPSERT_MAILBOX,
 )
 from .xmpp import HOSTS_FILE, write_hosts
@@ -69,12 +72,15 @@ class DovecotBackend:
             for statement in SCHEMA:
                 db.execute(statement)
             self._add_columns(db)
+            if db.sqlite:
+                db.execute(f"CREATE VIEW IF NOT EXISTS {SIEVE_VIEW}")
+            else:
+                db.execute(f"CREATE OR REPLACE VIEW {SIEVE_VIEW}")
             if not db.sqlite:
                 db.conn.commit()
             else:
                 db.path.chmod(0o644)
             self._write_xmpp_hosts(db)
-        (self.root / "sieve").mkdir(parents=True, exist_ok=True)
 
     def _add_columns(self, db: Directory) -> None:
         """Bring a mailbox table created by an older release up to MAILBOX_COLUMNS."""
@@ -182,6 +188,12 @@ class DovecotBackend:
                 log.info("ignored stale push of %s v%s", state.address, state.version)
                 return
             db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
+            home = storage_host(state.address)
+            if home:  # a new mailbox gets its host; one that has a host keeps it
+                db.execute(
+                    "UPDATE mailbox SET host = ? WHERE address = ? AND host = ''",
+                    (home, state.address),
+                )
             added = db.execute(
                 "INSERT INTO domain (name, active, version) VALUES (?, 1, 0) "
                 "ON CONFLICT (name) DO NOTHING",
@@ -202,27 +214,29 @@ class DovecotBackend:
                     "INSERT INTO forward (address, target) VALUES (?, ?)",
                     (state.address, target),
                 )
-            # Inside the transaction: a concurrent older push cannot overwrite the file.
-            self._write_sieve(state.address, row["sieve"])
         # The directory is committed: logins and deliveries follow it from now on. What comes
-        # after may fail (Redis down) and is retried; the account stays Updating until then.
-        if not state.active:
-            self.doveadm("kick", state.address, check=False)  # end open IMAP/POP3 sessions
+        # after may fail (a mail host or Redis down) and is retried; the account stays
+        # Updating until then, its error naming the host that lags.
+        self.tell_hosts(state.address, kick=not state.active)  # kick: end IMAP/POP3 sessions
         self._set_limit(state)
 
     def remove_account(self, address: str) -> None:
+        """Every host kicks the user and deletes its mail (asked while the directory still
+        names the user's home), then the rows go; until every host did, the account stays
+        in deletion and the push is retried."""
+        with self.connect() as db, db.transaction(address):  # no new logins meanwhile
+            db.execute("UPDATE mailbox SET active = 0 WHERE address = ?", (address,))
+        self.tell_hosts(address, kick=True, purge=True)
         with self.connect() as db, db.transaction(address):
             db.execute("DELETE FROM mailbox WHERE address = ?", (address,))
             db.execute("DELETE FROM alias WHERE mailbox = ?", (address,))
             db.execute("DELETE FROM forward WHERE address = ?", (address,))
-        self.doveadm("kick", address, check=False)  # no session: nothing to kick
-        home = self.home(address)
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(home)
-        if home.exists():
-            raise BackendError(f"could not purge {home}")
-        with contextlib.suppress(FileNotFoundError):
-            self.sieve_path(address).unlink()
+        if any(isinstance(host, LocalHost) for host in self.hosts()):
+            home = self.home(address)  # the mail is on this machine: deleted here
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(home)
+            if home.exists():
+                raise BackendError(f"could not purge {home}")
         store = self.policy_store()
         if store is not None:
             store.clear(address)
@@ -267,45 +281,38 @@ class DovecotBackend:
         local, _at, domain = address.partition("@")
         return self.root / "mail" / domain / local
 
-    def sieve_path(self, address: str) -> Path:
-        local, _at, domain = address.partition("@")
-        return self.root / "sieve" / domain / f"{local}.sieve"
+    # --- the mail hosts (doveadm.py), Redis ---------------------------------------------
 
-    def _write_sieve(self, address: str, script: str) -> None:
-        path = self.sieve_path(address)
-        try:
-            if path.exists() and path.read_text() == script:
-                return
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w") as handle:
-                handle.write(script)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise BackendError(f"could not write the Sieve script: {exc}") from exc
+    def hosts(self) -> list:
+        return configured_hosts()
 
-    # --- doveadm, Redis ------------------------------------------------------------------
+    def tell_hosts(self, address: str, *, kick: bool = False, purge: bool = False) -> None:
+        """Every mail host flushes the user's auth cache entry (and kicks its sessions, and
+        deletes its mail), all hosts at once; each host is asked even when another failed. A
+        host that failed is named in the error and in its details ({"hosts": {name: reason}})."""
+
+        def tell(host) -> None:
+            host.flush(address)
+            if kick:
+                host.kick(address)
+            if purge:
+                host.purge(address)
+
+        failed = {name: str(exc) for name, exc in on_every_host(self.hosts(), tell).items()}
+        if failed:
+            names = ", ".join(sorted(failed))
+            reasons = "; ".join(f"{name} {reason}" for name, reason in sorted(failed.items()))
+            raise BackendError(
+                f"mail host {names} not updated yet: {reasons}", details={"hosts": failed}
+            )
 
     def doveadm(self, *args: str, check: bool = True) -> str:
-        """Run doveadm against our Dovecot; a Dovecot that is not running has no cache or
-        session to act on, so that case is not an error."""
-        config = settings.DOVECOT_CONFIG
-        if config and not Path(config).exists():
-            log.warning("DOVECOT_CONFIG %s does not exist: doveadm %s skipped", config, args[0])
-            return ""
-        cmd = [settings.DOVEADM, *(["-c", config] if config else []), *args]
+        """Run the local doveadm binary (the checks and imports that run on a mail host);
+        a Dovecot that is not running is not an error."""
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise BackendError(f"doveadm failed: {exc}") from exc
-        if done.returncode != 0:
-            err = done.stderr.strip()
-            if "No such file or directory" in err or "Connection refused" in err:
-                return ""
-            if check:
-                raise BackendError(f"doveadm {' '.join(args)} failed: {err}")
-        return done.stdout
+            return LocalHost().run(*args, check=check)
+        except HostError as exc:
+            raise BackendError(exc.message) from exc
 
     def open_mailbox(self, address: str) -> imaplib.IMAP4:
         """An IMAP session on the user's own mailbox, pre-authenticated by running Dovecot's
@@ -367,38 +374,53 @@ class DovecotBackend:
         }
 
     def _storage(self, addresses: list[str]) -> dict[str, int]:
-        """Bytes used per mailbox, from Dovecot's quota (one doveadm run per batch; the
-        STORAGE value is in kilobytes). A mailbox doveadm did not answer for is left out."""
-        with tempfile.NamedTemporaryFile("w", suffix=".users") as users:
-            users.write("\n".join(addresses) + "\n")
-            users.flush()
-            out = self.doveadm("-f", "tab", "quota", "get", "-F", users.name, check=False)
+        """Bytes used per mailbox, summed over the mail hosts (a mailbox's mail lives on one
+        of them). A mailbox no host answered for is left out; if any host could not be read,
+        none is known this time (a partial sum would look like lost mail)."""
+        parts: dict[str, dict[str, int]] = {}
+
+        def read(host) -> None:
+            parts[host.name] = host.storage(addresses)
+
+        failed = on_every_host(self.hosts(), read)
+        if failed:
+            log.warning(
+                "could not read quotas: %s", "; ".join(f"{n} {e}" for n, e in failed.items())
+            )
+            return {}
         result: dict[str, int] = {}
-        lines = out.splitlines()
-        if not lines:
-            return result
-        header = [name.lower() for name in lines[0].split("\t")]
-        for line in lines[1:]:
-            values = dict(zip(header, line.split("\t"), strict=False))
-            if values.get("type") == "STORAGE" and values.get("username"):
-                with contextlib.suppress(ValueError):
-                    result[values["username"]] = int(values["value"]) * 1024
+        for part in parts.values():
+            for address, used in part.items():
+                result[address] = result.get(address, 0) + used
         return result
 
     def _last_logins(self, wanted: set[str]) -> dict[str, datetime]:
-        """The last_login plugin's file dict: alternating key and value lines."""
+        """The last_login plugin's records: in the Redis the hosts share (deploy/render.py
+        LAST_LOGIN_REDIS_URL: the policy Redis, keys last-login/ADDRESS) and in this host's
+        file dict (one host: alternating key and value lines); the later one wins."""
+        stamps: dict[str, int] = {}
         path = self.root / "state" / "last-login.dict"
         try:
             lines = path.read_text().splitlines()
         except OSError:
-            return {}
-        result = {}
+            lines = []
         for key, value in zip(lines[::2], lines[1::2], strict=False):
             address = key.rsplit("/", 1)[-1]
             if address in wanted:
                 with contextlib.suppress(ValueError):
-                    result[address] = datetime.fromtimestamp(int(value), tz=UTC)
-        return result
+                    stamps[address] = int(value)
+        store = self.policy_store()
+        if store is not None and wanted:
+            ordered = sorted(wanted)
+            try:
+                values = store.client().mget([f"last-login/{a}" for a in ordered])
+            except Exception:  # noqa: BLE001 - read again at the next run
+                log.warning("could not read last logins from Redis", exc_info=True)
+                values = [None] * len(ordered)
+            for address, value in zip(ordered, values, strict=True):
+                with contextlib.suppress(TypeError, ValueError):
+                    stamps[address] = max(stamps.get(address, 0), int(value))
+        return {a: datetime.fromtimestamp(s, tz=UTC) for a, s in stamps.items()}
 
     def served(self, addresses: list[str]) -> dict[str, dict]:
         """What the *running* Dovecot answers for each mailbox, asked over its auth-master
@@ -433,7 +455,19 @@ class DovecotBackend:
         rows = db.execute(SELECT_MAILBOXES).fetchall()
         held = {r[0]: dict(zip(MAILBOX_COLUMNS, r, strict=True)) for r in rows}
         for row in held.values():
-            row["aliases"], row["forwards"] = [], []
+            row["aliases"], row["forwards"], row["served_sieve"] = [], [], None
+        try:  # what Pigeonhole reads (deploy/dovecot's SQL dict): the view over the rows
+            served = db.execute(
+                "SELECT username, script_data FROM sieve_script WHERE name = 'active'"
+            ).fetchall()
+        except Exception as exc:  # noqa: BLE001 - sqlite3 or psycopg: the view is missing
+            raise BackendError(
+                f"the mail directory has no Sieve view ({exc}): "
+                "run python -m tempusmail.mailbackend.dovecot init"
+            ) from exc
+        for address, script in served:
+            if address in held:
+                held[address]["served_sieve"] = script
         for address, mailbox in db.execute("SELECT address, mailbox FROM alias").fetchall():
             if mailbox in held:
                 held[mailbox]["aliases"].append(address)

@@ -52,9 +52,20 @@ SCHEMA = [
         address VARCHAR(320) PRIMARY KEY,
         version BIGINT NOT NULL)""",
 ]
+# The Sieve scripts as Pigeonhole reads them through a SQL dict (deploy/dovecot:
+# dovecot-dict-sieve.conf.ext): each mailbox's one script, named "active", straight from its
+# row, so there is nothing else to write, to keep in step or to delete. The id changes with
+# every pushed version (a compiled copy keyed by it is never reused for a newer script).
+SIEVE_VIEW = """sieve_script AS SELECT address AS username, 'active' AS name,
+    CAST(version AS TEXT) AS id, sieve AS script_data FROM mailbox"""
 # Columns added after the first release: init_directory adds them to an older table.
 ADDED_COLUMNS = {
-    name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")
+    **{name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")},
+    # The mail host that stores the mailbox (its address as a Dovecot proxy reaches it; ''
+    # for a single host). Not part of the panel's state: set once when the row is created
+    # (settings.MAIL_STORAGE_HOSTS), kept by every push, changed only by whoever moves the
+    # mailbox (docs/operations.md, "Several mail hosts").
+    "host": "VARCHAR(253) NOT NULL DEFAULT ''",
 }
 MAILBOX_COLUMNS = (
     "address",
