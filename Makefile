@@ -19,7 +19,6 @@ messages: setup
 
 run: setup messages
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
 	./scripts/run-dev.sh
 
 test: setup messages

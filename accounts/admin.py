@@ -3,12 +3,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
+from django.template.defaultfilters import filesizeformat
 
 from domains import services as domain_services
-from domains.models import Role, Verification
+from domains.models import SERVICE_CHOICES, Role, Verification
 
 from . import services
-from .models import Alias, EmailAccount, Group, User
+from .forms import LinesField
+from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount, Group, User
 
 
 @admin.register(User)
@@ -76,7 +78,16 @@ class AliasInline(admin.TabularInline):
 
 
 class EmailAccountAdminForm(forms.ModelForm):
-    """Staff edits obey the panel's rules: refused on the form, never a server error."""
+    """Staff edits obey the panel's rules: refused on the form, never a server error. The
+    list fields are edited as the panel shows them (boxes, one value per line), not as JSON."""
+
+    services = forms.MultipleChoiceField(
+        choices=SERVICE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    forward_to = LinesField(max_items=MAX_FORWARDS, label="Forward to (one address per line)")
+    allowed_networks = LinesField(
+        max_items=MAX_NETWORKS, label="IP restrictions (one address or network per line)"
+    )
 
     def clean(self):
         data = super().clean()
@@ -101,7 +112,7 @@ class EmailAccountAdmin(admin.ModelAdmin):
         "status_label",
         "organization",
         "quota_mb",
-        "storage_used_bytes",
+        "storage_used",
         "last_login_at",
         "sent_24h",
         "last_error",
@@ -122,11 +133,12 @@ class EmailAccountAdmin(admin.ModelAdmin):
         "last_error_at",
         "deleting",
         "is_active",
-        "storage_used_bytes",
+        "storage_used",
         "last_login_at",
         "sent_24h",
         "usage_stale",
     )
+    exclude = ("storage_used_bytes",)
     inlines = [AliasInline]
     actions = ["resync", "deactivate", "reactivate"]
     show_full_result_count = False
@@ -150,6 +162,10 @@ class EmailAccountAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status_label(self, obj):
         return obj.status_label
+
+    @admin.display(description="storage used", ordering="storage_used_bytes")
+    def storage_used(self, obj):
+        return f"{filesizeformat(obj.storage_used_bytes)} of {filesizeformat(obj.quota_bytes)}"
 
     @admin.action(description="Resync to backend")
     def resync(self, request, queryset):

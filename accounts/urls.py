@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/<int:pk>/photo/", views.account_photo, name="photo"),
     path("accounts/<int:pk>/photo/upload/", views.account_photo_upload, name="photo_upload"),
     path("accounts/<int:pk>/photo/remove/", views.account_photo_remove, name="photo_remove"),
+    path("organization/overview/", views.organization_dashboard, name="dashboard"),
     path("groups/", group_views.group_list, name="groups"),
     path("groups/<int:pk>/", group_views.group_detail, name="group"),
     path("groups/<int:pk>/members/add/", group_views.group_member_add, name="group_member_add"),

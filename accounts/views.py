@@ -12,12 +12,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from domains.access import get_domain_for, role_flags
+from domains.access import choose_organization_for, get_domain_for, role_flags
 from domains.billing import format_eur
 from tempusmail.api import page_number
 from tempusmail.views import add_service_error
 
-from . import forms, personal, services, subscriptions
+from . import dashboard, forms, personal, services, subscriptions
 from .access import (
     CREDENTIAL_FIELDS,
     NOT_YOURS,
@@ -483,4 +483,23 @@ def account_delete(request, pk):
     account = get_account_for(request.user, pk, manage=True)
     return render(
         request, "accounts/account_delete.html", {"account": account, "domain": account.domain}
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def organization_dashboard(request):
+    """The organization's home for every member: its accounts, storage, sending and what
+    needs attention, in a fixed number of queries."""
+    organization, organizations = choose_organization_for(request.user, request.GET.get("org"))
+    return render(
+        request,
+        "accounts/dashboard.html",
+        {
+            "organization": organization,
+            "organizations": organizations,
+            "tab": "overview",
+            **dashboard.overview(organization),
+            **role_flags(organization.member_role),
+        },
     )

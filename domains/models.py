@@ -411,3 +411,18 @@ class ClaimNotice(models.Model):
             return self.name.encode("ascii").decode("idna")
         except UnicodeError:
             return self.name
+
+
+class DomainSentDay(models.Model):
+    """Messages a domain's mailboxes sent on one (UTC) day, copied from the mail system's
+    counters by the usage collection: the dashboard's 30-day chart reads these rows."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="sent_days")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["domain", "day"], name="domain_sent_day")]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.day}: {self.count}"

@@ -33,12 +33,9 @@ def _org_url(name: str, organization) -> str:
 
 @login_required
 def organization_home(request):
-    """The Organization menu: owners land on the credit, everybody else on the members."""
+    """The Organization menu lands on the overview (accounts.views.organization_dashboard)."""
     organization, _all = choose_organization_for(request.user, _wanted(request))
-    name = (
-        "organization:credit" if organization.member_role == Role.OWNER else "organization:members"
-    )
-    return redirect(_org_url(name, organization))
+    return redirect(_org_url("accounts:dashboard", organization))
 
 
 # --- credit --------------------------------------------------------------------------------

@@ -96,13 +96,20 @@ def domain_update_settings(
     return domain
 
 
+def domain_delete_blocker(domain: Domain) -> str | None:
+    """Why the domain cannot be deleted now, or None: only an empty domain goes."""
+    if domain.accounts.exists() or domain.aliases.exists():
+        return _("A domain with email accounts or aliases cannot be deleted.")
+    if domain.groups.exists():
+        return _("A domain with groups cannot be deleted: delete them first.")
+    return None
+
+
 def domain_delete(*, domain: Domain) -> None:
     """Only an empty domain goes; its mail-system side is removed after commit."""
     with transaction.atomic():
-        if domain.accounts.exists() or domain.aliases.exists():
-            raise ValidationError(_("A domain with email accounts or aliases cannot be deleted."))
-        if domain.groups.exists():
-            raise ValidationError(_("A domain with groups cannot be deleted: delete them first."))
+        if blocker := domain_delete_blocker(domain):
+            raise ValidationError(blocker)
         name = domain.name
         audit(action="domain.delete", obj=domain)
         domain.delete()

@@ -1,6 +1,6 @@
 """The worker side of domains: push the desired state, record it applied; check DNS health."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -10,7 +10,7 @@ from tempusmail.mailbackend import DkimKey, DomainState, get_backend
 from tempusmail.provisioning import mark_applied
 
 from . import dkim, dns
-from .models import DnsCheck, Domain, Membership, Role, Verification
+from .models import DnsCheck, Domain, DomainSentDay, Membership, Role, Verification
 
 # Addresses every domain has without any account: abuse@ goes to the provider; the others go
 # to the organization's owner until an account (or an account's alias) takes them over.
@@ -91,3 +91,28 @@ def domains_due_for_health(*, limit: int = 500) -> list[int]:
     due |= Q(dns_check__checked_at__lt=cutoff)
     verified = Domain.objects.filter(verification=Verification.VERIFIED).filter(due)
     return list(verified.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def collect_sent_days(*, days: int = 2) -> int:
+    """Copy the last `days` days' sending counters of every verified domain into the panel
+    (today's keeps growing; yesterday's settles after midnight). Unknown (the counters could
+    not be read) leaves the rows as they were."""
+    today = timezone.now().astimezone(UTC).date()
+    wanted = [today - timedelta(days=n) for n in range(days)]
+    domains = dict(
+        Domain.objects.filter(verification=Verification.VERIFIED).values_list("name", "pk")
+    )
+    counts = get_backend().sent_per_day(list(domains), wanted)
+    if counts is None:
+        return 0
+    rows = [
+        DomainSentDay(domain_id=domains[name], day=day, count=count)
+        for (name, day), count in counts.items()
+    ]
+    DomainSentDay.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["domain", "day"],
+        update_fields=["count"],
+    )
+    return len(rows)

@@ -50,3 +50,8 @@ def after_verification(*, domain: Domain) -> None:
     """Registered in apps.py: a newly verified domain is pushed and its DNS checked."""
     enqueue_on_commit(push_domain, domain.pk)
     enqueue_on_commit(check_domain_dns, domain.pk)
+
+
+@shared_task
+def collect_sent_days() -> int:
+    return sync.collect_sent_days()

@@ -112,7 +112,13 @@ def domain_settings(request, pk):
     return render(
         request,
         "domains/domain_settings.html",
-        {"domain": domain, "form": form, "tab": "settings", **role_flags(domain.member_role)},
+        {
+            "domain": domain,
+            "form": form,
+            "tab": "settings",
+            "delete_blocker": services.domain_delete_blocker(domain),
+            **role_flags(domain.member_role),
+        },
     )
 
 
@@ -128,6 +134,9 @@ def domain_delete(request, pk):
             return redirect("domains:settings", pk=pk)
         messages.success(request, _("Domain %(name)s deleted.") % {"name": domain.display_name})
         return redirect("domains:list")
+    if blocker := services.domain_delete_blocker(domain):  # not offered: nothing to confirm
+        messages.error(request, blocker)
+        return redirect("domains:settings", pk=pk)
     return render(request, "domains/domain_delete.html", {"domain": domain})
 
 

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.forms import LongSelect, time_zone_choices
+from accounts.models import LANGUAGES, User
 from accounts.passwords import check_password_policy
 from tempusmail.forms import CleanTextMixin
 
@@ -143,3 +144,14 @@ class RecoverySetPasswordForm(SetPasswordForm):
     def save(self, commit=True):
         reset_password(user=self.user, password=self.cleaned_data["new_password1"])
         return self.user
+
+
+class ProfileForm(CleanTextMixin, forms.Form):
+    """My profile: the name and the panel's language and time zone of whoever signs in."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=time_zone_choices, widget=LongSelect
+    )

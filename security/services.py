@@ -50,6 +50,21 @@ def change_own_password(*, user, old_password: str, new_password: str) -> None:
 # --- sign-in: throttling and audit -----------------------------------------------------------
 
 
+PROFILE_FIELDS = ("first_name", "last_name", "language", "time_zone")
+
+
+def profile_update(*, user, values: dict) -> bool:
+    """The signed-in person's name, language and time zone; audited. False if unchanged."""
+    changed = [f for f in PROFILE_FIELDS if f in values and getattr(user, f) != values[f]]
+    if not changed:
+        return False
+    for name in changed:
+        setattr(user, name, values[name])
+    user.save(update_fields=changed)
+    audit(action="profile.update", obj=user, organization_id=_org_id(user), fields=changed)
+    return True
+
+
 def _throttle_keys(ip: str, identity: str) -> list[tuple[str, int]]:
     digest = hashlib.sha256(normalize_login(identity).encode()).hexdigest()
     return [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("2fa/", views.two_factor, name="2fa"),
     path("2fa/setup/", views.setup, name="setup"),
     path("password/", views.password, name="password"),
+    path("profile/", views.profile, name="profile"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("api-tokens/", views.org_tokens, name="org_tokens"),

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -232,6 +233,22 @@ def password(request):
             messages.success(request, _("Password changed."))
             return _step_done(request, "password") if forced else redirect(home_url(user))
     return render(request, "registration/password_change.html", {"form": form, "forced": forced})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """My profile: the panel's language and time zone (admins have no portal for them)."""
+    user = request.user
+    initial = {f: getattr(user, f) for f in services.PROFILE_FIELDS}
+    form = forms.ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = services.profile_update(user=user, values=form.cleaned_data)
+        if changed:
+            translation.activate(user.language)  # this very answer in the new language
+        messages.success(request, _("Profile saved.") if changed else _("Nothing changed."))
+        return redirect("security:profile")
+    return render(request, "security/profile.html", {"form": form})
 
 
 # --- personal API tokens (mailbox owners) ---------------------------------------------------

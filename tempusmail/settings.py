@@ -189,6 +189,7 @@ DNS_HEALTH_INTERVAL = int(os.environ.get("DNS_HEALTH_INTERVAL", str(6 * 3600)))
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "accounts.tasks.reconcile", "schedule": 30.0},
     "collect-usage": {"task": "accounts.tasks.collect_usage", "schedule": 300.0},
+    "collect-sent-days": {"task": "domains.tasks.collect_sent_days", "schedule": 300.0},
     "verify-pending-domains": {
         "task": "domains.tasks.verify_pending",
         "schedule": float(DOMAIN_VERIFY_INTERVAL),

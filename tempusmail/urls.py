@@ -6,6 +6,11 @@ from security import views as security_views
 
 from . import views
 
+# The support staff's site says whose it is (not "Django administration").
+admin.site.site_header = "TempusMail administration"
+admin.site.site_title = "TempusMail admin"
+admin.site.index_title = "Support"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", security_views.login, name="login"),

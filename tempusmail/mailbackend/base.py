@@ -1,7 +1,7 @@
 """The contract between the panel and a mail system (DESIGN.md, "The mail backend adapter")."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 SERVICES = ("pop", "imap", "smtp", "webmail", "activesync", "dav", "xmpp")
@@ -89,6 +89,11 @@ class MailBackend(Protocol):
     def remove_account(self, address: str) -> None: ...
 
     def usage(self, addresses: list[str]) -> dict[str, Usage]: ...
+
+    def sent_per_day(
+        self, domains: list[str], days: list[date]
+    ) -> dict[tuple[str, date], int] | None:
+        """Messages each domain sent per day; None when the counters could not be read."""
 
     def open_mailbox(self, address: str):
         """An authenticated imaplib session on the mailbox (imports write through it)."""

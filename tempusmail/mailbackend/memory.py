@@ -1,5 +1,7 @@
 """In-memory adapter for unit tests: keeps the pushed state in this process."""
 
+from datetime import date
+
 from .base import AccountState, BackendError, DomainState, GroupState, Usage
 
 
@@ -9,6 +11,7 @@ class MemoryBackend:
         self.accounts: dict[str, AccountState] = {}
         self.usages: dict[str, Usage] = {}
         self.groups: dict[str, GroupState] = {}
+        self.sent_days: dict[tuple[str, date], int] = {}
         self.calls: list[tuple[str, str]] = []
 
     def apply_domain(self, state: DomainState) -> None:
@@ -32,6 +35,14 @@ class MemoryBackend:
 
     def usage(self, addresses: list[str]) -> dict[str, Usage]:
         return {a: self.usages[a] for a in addresses if a in self.usages}
+
+    def sent_per_day(self, domains: list[str], days: list[date]) -> dict[tuple[str, date], int]:
+        return {
+            (d, day): self.sent_days[d, day]
+            for d in domains
+            for day in days
+            if (d, day) in self.sent_days
+        }
 
     def open_mailbox(self, address: str):
         raise BackendError("the memory backend stores no mail")

@@ -35,7 +35,16 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from .store import COUNT_SCRIPT, PEEK_SCRIPT, WINDOW_SECONDS, limit_key, new_member, sent_key
+from .store import (
+    COUNT_SCRIPT,
+    DAY_KEEP_SECONDS,
+    PEEK_SCRIPT,
+    WINDOW_SECONDS,
+    count_keys,
+    limit_key,
+    new_member,
+    sent_key,
+)
 
 log = logging.getLogger("tempusmail.policy")
 
@@ -157,7 +166,8 @@ class PolicyServer:
             if state == "END-OF-MESSAGE":
                 member = new_member(attrs.get("instance", "").strip() or None)
                 status, count, limit = await self.count_script(
-                    keys=keys, args=[repr(now), member, WINDOW_SECONDS]
+                    keys=count_keys(address, now),
+                    args=[repr(now), member, WINDOW_SECONDS, DAY_KEEP_SECONDS],
                 )
                 if status == 0:
                     log.info("policy: %s refused, %s of %s sent in 24 h", address, count, limit)

@@ -103,6 +103,10 @@ def change_form_data(client, account, **changes):
         elif type(field).__name__ == "BooleanField":
             if value:
                 data[name] = "on"
+        elif type(field).__name__ == "MultipleChoiceField":
+            data[name] = list(value or [])
+        elif isinstance(value, list):
+            data[name] = "\n".join(value)
         else:
             data[name] = "" if value is None else str(value)
     return data
@@ -131,3 +135,29 @@ def test_staff_edits_the_rules_refuse_are_shown_not_a_server_error(staff_client,
     assert "reactivate it before changing its settings" in response.content.decode()
     account = EmailAccount.objects.get(pk=account_a.pk)
     assert account.quota_mb == 1024
+
+
+def test_staff_edit_lists_as_the_panel_shows_them_and_read_sizes(
+    staff_client, account_a, make_account, domain_a
+):
+    make_account(domain_a, "target")
+    EmailAccount.objects.filter(pk=account_a.pk).update(storage_used_bytes=3 * 1024 * 1024)
+    page = staff_client.get(reverse("admin:accounts_emailaccount_change", args=[account_a.pk]))
+    html = page.content.decode()
+    assert "TempusMail administration" in html
+    assert 'type="checkbox" name="services" value="imap"' in html  # boxes, not JSON
+    assert "3.0\xa0MB of 1.0\xa0GB" in html
+    response = post_change(
+        staff_client,
+        account_a,
+        services=["imap", "smtp"],
+        forward_to="target@a.example\n",
+        allowed_networks="192.0.2.0/24\n2001:db8::/32",
+    )
+    assert response.status_code == 302
+    account = EmailAccount.objects.get(pk=account_a.pk)
+    assert account.services == ["imap", "smtp"]
+    assert account.forward_to == ["target@a.example"]
+    assert account.allowed_networks == ["192.0.2.0/24", "2001:db8::/32"]
+    listing = staff_client.get(reverse(CHANGELIST)).content.decode()
+    assert "3.0\xa0MB of 1.0\xa0GB" in listing

@@ -76,11 +76,13 @@ def test_four_steps_then_create(wizard, domain_a):
     page = wizard.start().content.decode()
     for label in ("New account", "Services", "Account security", "Options"):
         assert label in page
+    assert '<h1 id="step-heading">Step 1 of 4: New account</h1>' in page
     for n in (1, 2, 3):
         response = wizard.post(n)
         assert response.status_code == 302 and response["Location"].endswith(f"?step={n + 1}")
         assert nothing_saved(), f"something was saved after step {n}"
     page = wizard.get(4).content.decode()
+    assert '<h1 id="step-heading">Step 4 of 4: Options</h1>' in page
     assert 'value="create"' in page and nothing_saved()
 
     response = wizard.post(4, action="create")

@@ -13,13 +13,13 @@ from domains.models import Domain, Membership, Role
 ADMIN = "admin@tempusmail.test"
 
 
-def seed(monkeypatch, password=None) -> str:
+def seed(monkeypatch, password=None, *args) -> str:
     if password:
         monkeypatch.setenv("DEMO_ADMIN_PASSWORD", password)
     else:
         monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
 
 
@@ -50,3 +50,15 @@ def test_seed_twice_adds_nothing_and_takes_the_given_password(db, monkeypatch):
     assert User.objects.get(email=ADMIN).check_password("Chosen-Demo-Pass-1")
     assert EmailAccount.objects.count() == 3 and Domain.objects.count() == 1
     assert Membership.objects.count() == 1
+
+
+def test_run_again_the_mailboxes_take_the_new_password_and_the_banner_the_real_address(
+    db, monkeypatch
+):
+    seed(monkeypatch)
+    out = seed(monkeypatch, None, "--url", "http://0.0.0.0:8765/")
+    assert "Panel: http://0.0.0.0:8765/" in out
+    password = re.search(rf"login: {ADMIN}\s+password: (\S+)", out).group(1)
+    for account in EmailAccount.objects.select_related("user"):
+        assert account.user.check_password(password), account.address
+        assert account.desired_version > account.applied_version  # pushed again

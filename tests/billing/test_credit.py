@@ -60,6 +60,11 @@ def test_statement_is_paginated_newest_first(client_for, owner, org_a):
     assert last.count('data-kind="topup"') == 20
     # 1 + 2 + ... + 120 = 7260
     assert 'id="balance">7260.00 €<' in last
+    # The pager names every page and keeps the organization being shown.
+    pager = first.split('class="pagination"')[1].split("</nav>")[0]
+    assert '<span class="btn current" aria-current="page">1</span>' in pager
+    assert f"?org={org_a.pk}&amp;page=2" in client.get(CREDIT, {"org": org_a.pk}).content.decode()
+    assert ">3</a>" in pager and "Next" in pager
 
 
 def test_csv_export_has_every_entry_to_the_cent(client_for, owner, org_a):

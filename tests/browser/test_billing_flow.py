@@ -100,7 +100,9 @@ def test_paid_account_from_refusal_to_refund(
     page.wait_for_selector("text=carol@a.example is being deleted.")
 
     # The statement shows every line; the refund last, the balance to the cent.
-    page.click("text=Organization")
+    page.click("text=Organization")  # the overview first, then its Credit tab
+    page.wait_for_selector("#status-counts")
+    page.click("nav.tabs >> text=Credit")
     page.wait_for_selector("#statement")
     expected = Decimal("6.90") - upgrade + refund
     assert page.inner_text("#balance") == f"{expected} €"

@@ -29,6 +29,22 @@ def test_a_domain_with_accounts_cannot_be_deleted(client_for, owner, account_a):
     assert Domain.objects.filter(pk=account_a.domain_id).exists()
 
 
+def test_a_domain_with_accounts_is_not_offered_for_deletion(client_for, owner, account_a):
+    client = client_for(owner)
+    settings_page = client.get(reverse("domains:settings", args=[account_a.domain_id]))
+    html = settings_page.content.decode()
+    assert "disabled" in html.split('id="delete-blocker"')[1].split("</button>")[0]
+    assert url(account_a.domain) not in html  # no link to the confirmation page
+    response = client.get(url(account_a.domain))  # typed by hand: back, with the reason
+    assert response.status_code == 302
+    assert response["Location"] == reverse("domains:settings", args=[account_a.domain_id])
+    account_services.account_deactivate(account=account_a)
+    account_services.account_delete(account=account_a)
+    account_a.delete()  # the worker's purge
+    html = client.get(reverse("domains:settings", args=[account_a.domain_id])).content.decode()
+    assert url(account_a.domain) in html and "delete-blocker" not in html
+
+
 def test_a_domain_holding_only_an_alias_cannot_be_deleted(client_for, owner, org_a, account_a):
     from domains import services
 

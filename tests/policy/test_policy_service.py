@@ -1,5 +1,6 @@
 """The Postfix policy service over a real socket, counting in the real Redis."""
 
+import datetime
 import os
 import shutil
 import socket
@@ -295,3 +296,31 @@ def test_a_server_object_does_not_need_django(redis_url):
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
     )
     assert out.stdout.strip() == PolicyServer.__name__, out.stderr
+
+
+def test_every_message_counts_on_its_domains_day_limited_or_not(policy, clock):
+    """The dashboard's daily figures: one per message sent through the policy service, with
+    or without a limit, a repeated request once, per domain and UTC day."""
+    domain = f"days-{uuid.uuid4().hex[:8]}.example"
+    limited, free = f"a@{domain}", f"b@{domain}"
+    day = datetime.datetime.fromtimestamp(T0, datetime.UTC).date()
+    keys = [store.day_key(limited, T0), store.day_key(limited, T0 + 86400)]
+    try:
+        store.set_limit(limited, 5)
+        client = policy.connect()
+        assert client.send_message(limited) == "DUNNO"
+        assert client.send_message(free) == "DUNNO"
+        assert client.send_message(free) == "DUNNO"
+        client.end_of_message(limited, instance="same")
+        client.end_of_message(limited, instance="same")  # Postfix asking again: counted once
+        clock.now = T0 + 86400  # the next day
+        assert client.send_message(free) == "DUNNO"
+        next_day = day + datetime.timedelta(days=1)
+        assert store.sent_per_day([domain, "quiet.example"], [day, next_day]) == {
+            (domain, day): 4,
+            (domain, next_day): 1,
+        }
+        assert 0 < store.client().ttl(keys[0]) <= store.DAY_KEEP_SECONDS
+    finally:
+        store.client().delete(store.limit_key(limited), store.sent_key(limited), *keys)
+        store.client().delete(store.sent_key(free))

@@ -161,6 +161,10 @@ def test_org_tokens_page(client_for, owner, org_a):
     page = client.post("/security/api-tokens/", {"name": "deploy", "org": org_a.pk})
     assert 'id="new-token"' in page.content.decode()
     assert ApiToken.objects.get(organization=org_a).user == owner
+    # The header to send is shown as text, not swallowed as an HTML tag.
+    assert '<code id="auth-header">Authorization: Bearer &lt;token&gt;</code>' in (
+        page.content.decode()
+    )
 
 
 def test_openapi_document_is_the_published_one(client):

@@ -23,8 +23,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--email", default="admin@tempusmail.test")
         parser.add_argument("--domain", default="demo.example")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="where the panel answers (banner)"
+        )
 
-    def handle(self, *args, email, domain, **options):
+    def handle(self, *args, email, domain, url, **options):
         password = os.environ.get("DEMO_ADMIN_PASSWORD") or generate_password()
         with transaction.atomic():
             plan, _ = Plan.objects.get_or_create(
@@ -73,7 +76,12 @@ class Command(BaseCommand):
                 },
             )
             for local, first, last in DEMO_ACCOUNTS:
-                if not EmailAccount.objects.filter(address=f"{local}@{dom.name}").exists():
+                existing = EmailAccount.objects.filter(address=f"{local}@{dom.name}").first()
+                if existing is not None:  # run again: the banner's password is theirs too
+                    services.account_set_password(
+                        account=existing, password_hash=make_password(password), force_change=False
+                    )
+                else:
                     services.account_create(
                         domain=dom,
                         local_part=local,
@@ -85,7 +93,7 @@ class Command(BaseCommand):
                     )
         self.stdout.write(
             self.style.SUCCESS(
-                f"\n  Panel: http://127.0.0.1:8000/   login: {email}   password: {password}\n"
+                f"\n  Panel: {url}   login: {email}   password: {password}\n"
                 f"  Demo mailboxes on {dom.name} ({', '.join(a for a, *_ in DEMO_ACCOUNTS)}) "
                 f"use the same password.\n"
             )

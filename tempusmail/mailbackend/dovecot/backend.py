@@ -24,7 +24,7 @@ import logging
 import shlex
 import shutil
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -372,6 +372,18 @@ class DovecotBackend:
             )
             for a in addresses
         }
+
+    def sent_per_day(
+        self, domains: list[str], days: list[date]
+    ) -> dict[tuple[str, date], int] | None:
+        store = self.policy_store()
+        if store is None:
+            return {}
+        try:
+            return store.sent_per_day(domains, days)
+        except Exception:  # noqa: BLE001 - read again at the next run
+            log.warning("could not read the daily sending counters", exc_info=True)
+            return None
 
     def _storage(self, addresses: list[str]) -> dict[str, int]:
         """Bytes used per mailbox, summed over the mail hosts (a mailbox's mail lives on one
