@@ -18,7 +18,7 @@ SECTION_FORMS = (
     forms.MasterForm,
     forms.GeneralForm,
     forms.ForwardForm,
-    forms.OtherForm,
+    forms.IncomingMailForm,
     forms.SecurityForm,
     forms.AutoresponderForm,
     forms.WebmailForm,

@@ -258,7 +258,7 @@ class OptionsForm(ForwardForm):
         return [validators.normalize_address(a) for a in self.cleaned_data["aliases"]]
 
 
-class OtherForm(forms.Form):
+class IncomingMailForm(forms.Form):
     spam_to_inbox = forms.BooleanField(label=_("Deliver spam to Inbox"), required=False)
     reject_all = forms.BooleanField(label=_("Reject all incoming messages"), required=False)
     reject_message = forms.CharField(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import choose_organization_for, get_domain_for, role_flags
@@ -165,7 +165,12 @@ SECTIONS = {
     "general": (gettext_lazy("General"), forms.GeneralForm),
     "subscription": (gettext_lazy("Subscription"), None),
     "forward": (gettext_lazy("Forward"), forms.ForwardForm),
-    "other": (gettext_lazy("Other"), forms.OtherForm),
+    # What happens to incoming mail: spam to the Inbox, refuse everything with a reply. Its
+    # own context: "Other" (Italian "Altro") is the external mailboxes' manual service.
+    "incoming": (
+        pgettext_lazy("account settings section", "Incoming mail"),
+        forms.IncomingMailForm,
+    ),
     "security": (gettext_lazy("Security"), forms.SecurityForm),
     "autoresponder": (gettext_lazy("Autoresponder"), forms.AutoresponderForm),
     "webmail": (gettext_lazy("Webmail"), forms.WebmailForm),
@@ -221,6 +226,8 @@ def _settings_context(request, account, section, form, **extra):
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_settings(request, pk, section="master"):
+    if section == "other":  # the section's name until it said what it holds
+        return redirect("accounts:settings", pk=pk, section="incoming")
     if section not in SECTIONS:
         section = "master"
     account = get_account_for(request.user, pk, write=request.method == "POST")

@@ -4,6 +4,7 @@ service arguments."""
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.forms import LongSelect, time_zone_choices
 from accounts.models import DATE_FORMATS, LANGUAGES, TIME_FORMATS
@@ -202,7 +203,7 @@ class ConnectForm(ServersForm):
         super().__init__(*args, **kwargs)
         choices = [(str(s.pk), s.name) for s in services]
         if manual:
-            choices.append((MANUAL, _("Other")))
+            choices.append((MANUAL, pgettext_lazy("email service", "Other")))
         self.fields["service"].choices = choices
         self.manual = manual
         for name in ("smtp_server", "imap_server"):

@@ -34,7 +34,7 @@ SECTIONS = {
         {"forward_to": ["a1@elsewhere.test", "a2@elsewhere.test"], "forward_keep_copy": False},
         True,
     ),
-    "other": (
+    "incoming": (
         {"spam_to_inbox": "on", "reject_all": "on", "reject_message": "Closed, write to b@c.test"},
         {"spam_to_inbox": True, "reject_all": True},
         True,
@@ -181,7 +181,7 @@ def test_raising_the_daily_limit_above_the_plan_default_is_flagged_chargeable(
             },
             "At most 5",
         ),
-        ("other", {"reject_all": "on", "reject_message": ""}, "Write the automatic reply"),
+        ("incoming", {"reject_all": "on", "reject_message": ""}, "Write the automatic reply"),
         (
             "autoresponder",
             {
@@ -426,3 +426,16 @@ def test_anonymous_is_sent_to_login(client, account_a, alias_a):
     for target, data in write_requests(account_a, alias_a):
         response = client.post(target, data)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_incoming_mail_section_is_named_for_what_it_holds(client_for, owner, account_a):
+    client = client_for(owner)
+    body = client.get(url(account_a, "incoming")).content.decode()
+    assert (
+        f'href="{url(account_a, "incoming")}" class="active" aria-current="page">Incoming mail<'
+        in body
+    )
+    assert "Deliver spam to Inbox" in body and ">Other<" not in body
+    # A link saved under its former name still opens it.
+    response = client.get(url(account_a, "other"))
+    assert (response.status_code, response["Location"]) == (302, url(account_a, "incoming"))

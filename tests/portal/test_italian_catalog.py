@@ -35,10 +35,12 @@ def test_every_entry_is_translated():
             continue
         count += 1
         assert not fuzzy, fields["msgid"]
-        translations = [v for k, v in fields.items() if k.startswith("msgstr")]
-        assert translations and all(translations), f"untranslated: {fields['msgid']}"
-        for translation in translations:
-            assert sorted(PLACEHOLDER.findall(fields["msgid"])) == sorted(
+        translations = {k: v for k, v in fields.items() if k.startswith("msgstr")}
+        assert translations and all(translations.values()), f"untranslated: {fields['msgid']}"
+        for key, translation in translations.items():
+            # A plural form (msgstr[1] in Italian) says what msgid_plural says.
+            source = fields["msgid_plural"] if key[-3:] not in ("str", "[0]") else fields["msgid"]
+            assert sorted(PLACEHOLDER.findall(source)) == sorted(
                 PLACEHOLDER.findall(translation)
             ), fields["msgid"]
     assert count > 300

@@ -106,3 +106,23 @@ def test_panel_dates_in_admins_time_zone(client_for, owner, alice):
     owner.save(update_fields=["time_zone"])
     body = client.get(url).content.decode()
     assert "9:30 a.m." in body and "12:30 a.m." not in body
+
+
+def test_italian_altro_names_one_thing_only(client_for, owner, domain_a, account_a, alice):
+    """ "Altro" is the "Other" email service of the portal's connect form; the account settings
+    section of incoming-mail options and the account row's menu have names of their own."""
+    owner.language = "it"
+    owner.save(update_fields=["language"])
+    client = client_for(owner)
+    settings_page = client.get(reverse("accounts:settings", args=[account_a.pk, "incoming"]))
+    tabs = settings_page.content.decode()
+    assert "Ricezione posta" in tabs and "Consegna lo spam in Posta in arrivo" in tabs
+    assert "Altro" not in tabs
+    row = client.get(reverse("accounts:list", args=[domain_a.pk])).content.decode()
+    assert "Altre azioni" in row and ">Altro<" not in row
+
+    alice.user.language = "it"
+    alice.user.save(update_fields=["language"])
+    client.force_login(alice.user)
+    form = client.get(reverse("portal:mailbox_connect")).content.decode()
+    assert ">Altro</option>" in form
