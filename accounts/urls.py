@@ -8,6 +8,7 @@ urlpatterns = [
     path("domains/<int:domain_pk>/accounts/new/", views.account_create, name="create"),
     path("domains/<int:domain_pk>/accounts/<int:pk>/row/", views.account_row, name="row"),
     path("accounts/<int:pk>/", views.account_settings, name="settings"),
+    path("accounts/<int:pk>/status/", views.account_status, name="status"),
     path("accounts/<int:pk>/password/", views.account_password, name="password"),
     # not ".../aliases/": that is the Aliases section of the settings page (GET)
     path("accounts/<int:pk>/aliases/add/", views.alias_add, name="alias_add"),

@@ -488,9 +488,20 @@ def account_delete(request, pk):
     if request.method == "POST":
         return _lifecycle(request, pk, services.account_delete, _("%(address)s is being deleted."))
     account = get_account_for(request.user, pk, manage=True)
+    if account.is_active:  # not offered: an active account is deactivated first
+        messages.error(request, _("Deactivate the account before deleting it."))
+        return redirect("accounts:settings", pk=pk)
     return render(
         request, "accounts/account_delete.html", {"account": account, "domain": account.domain}
     )
+
+
+@login_required
+@require_http_methods(["GET"])
+def account_status(request, pk):
+    """The settings page's status badge, polled while the account is Updating."""
+    account = get_account_for(request.user, pk)
+    return render(request, "accounts/_status_badge.html", {"account": account})
 
 
 @login_required

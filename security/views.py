@@ -352,15 +352,12 @@ def audit_log(request):
         if data["end"]:
             events = events.filter(at__date__lte=data["end"])
     page = Paginator(events.only(*AUDIT_COLUMNS), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "security/audit_log.html",
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
             "organization": organization,
             "organizations": organizations,
         },

@@ -8,6 +8,7 @@ from . import service_api, views
 app_name = "portal"
 urlpatterns = [
     path("portal/", views.home, name="home"),
+    path("portal/applied/", views.apply_status, name="apply_status"),
     path("portal/preferences/", views.preferences, name="preferences"),
     path("portal/identities/", views.identities, name="identities"),
     path("portal/signatures/", views.signatures, name="signatures"),

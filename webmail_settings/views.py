@@ -97,6 +97,13 @@ def _saved(request, changed) -> None:
 
 @require_GET
 @portal_view
+def apply_status(request, account):
+    """The portal's "being applied" notice, polled until it turns into a confirmation."""
+    return render(request, "portal/_apply_notice.html", {"account": account, "polled": True})
+
+
+@require_GET
+@portal_view
 def home(request, account):
     effective = services.effective_signatures(account)
     return _render(
