@@ -30,7 +30,16 @@ from django.conf import settings
 
 from tempusmail.policy import store as policy_store
 
-from ..base import AccountState, BackendError, DkimKey, DomainState, GroupState, Usage
+from ..base import (
+    AccountState,
+    BackendError,
+    DkimKey,
+    DomainState,
+    GroupState,
+    Usage,
+    is_stale,
+    removes,
+)
 from .directory import Directory
 from .dkim import KeyStore, checked_keys
 from .rows import forward_targets, mailbox_row
@@ -178,8 +187,12 @@ class DovecotBackend:
         targets = forward_targets(state)
         with self.connect() as db, db.transaction(state.address):
             held = db.execute(SELECT_HELD, (state.address,)).fetchone()
-            if held is not None and held[0] > state.version:
-                log.info("ignored stale push of %s v%s", state.address, state.version)
+            if held is not None and is_stale(
+                held=(held[1], held[0]), pushed=(state.identity, state.version)
+            ):
+                log.info(
+                    "ignored stale push of %s #%s v%s", state.address, state.identity, state.version
+                )
                 return
             db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
             added = db.execute(
@@ -210,8 +223,16 @@ class DovecotBackend:
             self.doveadm("kick", state.address, check=False)  # end open IMAP/POP3 sessions
         self._set_limit(state)
 
-    def remove_account(self, address: str) -> None:
+    def remove_account(self, address: str, *, identity: int = 0) -> None:
         with self.connect() as db, db.transaction(address):
+            held = db.execute(
+                "SELECT account_id FROM mailbox WHERE address = ?", (address,)
+            ).fetchone()
+            if held is not None and not removes(held_identity=held[0], identity=identity):
+                # The address was deleted and created again: this removal is the old row's
+                # (a stale push) and the mailbox, its mail and its limits are the new one's.
+                log.info("ignored removal of %s #%s: held by #%s", address, identity, held[0])
+                return
             db.execute("DELETE FROM mailbox WHERE address = ?", (address,))
             db.execute("DELETE FROM alias WHERE mailbox = ?", (address,))
             db.execute("DELETE FROM forward WHERE address = ?", (address,))

@@ -24,7 +24,8 @@ SCHEMA = [
         reject_text TEXT NOT NULL,
         send_limit INTEGER NOT NULL,
         sieve TEXT NOT NULL,
-        version BIGINT NOT NULL)""",
+        version BIGINT NOT NULL,
+        account_id BIGINT NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS alias (
         address VARCHAR(320) PRIMARY KEY,
         mailbox VARCHAR(320) NOT NULL)""",
@@ -54,7 +55,10 @@ SCHEMA = [
 ]
 # Columns added after the first release: init_directory adds them to an older table.
 ADDED_COLUMNS = {
-    name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")
+    **{name: "INTEGER NOT NULL DEFAULT 0" for name in ("webmail", "dav", "xmpp", "activesync")},
+    # The panel row the mailbox belongs to (AccountState.identity): with the version it
+    # orders pushes across a delete and re-create of the same address.
+    "account_id": "BIGINT NOT NULL DEFAULT 0",
 }
 MAILBOX_COLUMNS = (
     "address",
@@ -76,6 +80,7 @@ MAILBOX_COLUMNS = (
     "send_limit",
     "sieve",
     "version",
+    "account_id",
 )
 # What Dovecot's passdb answers from.
 # (Dovecot answers webmail, DAV and XMPP logins too; an ActiveSync gateway reads activesync.)
@@ -92,7 +97,9 @@ AUTH_COLUMNS = (
     "activesync",
 )
 # Built from the constant column names above, never from input.
-SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
+SELECT_HELD = (
+    f"SELECT version, account_id, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
+)
 UPSERT_MAILBOX = (
     f"INSERT INTO mailbox ({', '.join(MAILBOX_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in MAILBOX_COLUMNS)}) ON CONFLICT (address) DO UPDATE SET "
