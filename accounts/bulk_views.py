@@ -24,7 +24,9 @@ ERRORS_SHOWN = 1000
 @login_required
 @require_POST
 def account_bulk(request, domain_pk):
-    domain = get_domain_for(request.user, domain_pk, write=True)
+    # The role the action needs one account at a time: deactivating is for owners.
+    manage = request.POST.get("action") in bulk.MANAGE_KINDS
+    domain = get_domain_for(request.user, domain_pk, write=True, manage=manage)
     flags = role_flags(domain.member_role)
     form = forms.BulkForm(request.POST, domain=domain, can_manage=flags["can_manage"])
     q = request.POST.get("q", "")[:100]
