@@ -151,7 +151,7 @@ def account_import(request, domain_pk):
             "max_rows": settings.ACCOUNT_IMPORT_MAX_ROWS,
             **role_flags(domain.member_role),
         },
-        status=400 if file_errors else 200,
+        status=400 if file_errors or form.errors else 200,
     )
 
 

@@ -326,15 +326,20 @@ def check_row(values: dict[str, str], ctx: Context) -> Row:
             options["services"] = chosen
     if values.get("forwards") is not None and (values.get("forwards") or "").strip():
         options["forward_to"] = split_list(values["forwards"])
-    try:
-        row.options = services.validate_options(
-            domain=domain,
-            address=row.address,
-            values=options,
-            subscription=account.subscription if account is not None else None,
-        )
-    except ValidationError as error:
-        row.errors += errors_of(error, "")
+    # One option at a time, so a refusal that names no field still names its column.
+    for name, value in options.items():
+        try:
+            row.options.update(
+                services.validate_options(
+                    domain=domain,
+                    address=row.address,
+                    values={name: value},
+                    subscription=account.subscription if account is not None else None,
+                )
+            )
+        except ValidationError as error:
+            column = {"quota_mb": "storage_mb", "forward_to": "forwards"}.get(name, name)
+            row.errors += errors_of(error, column)
 
     for value in split_list(values.get("aliases") or ""):
         try:
