@@ -44,8 +44,9 @@ def test_a_job_survives_a_killed_worker(start_worker, owner, domain_a, plan, mak
     )
     blocker = accounts[4]  # user04: the worker stops there
     db = connection.settings_dict
-    dsn = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname={db['NAME']}"
-    lock = psycopg.connect(dsn)
+    lock = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]
+    )
     # NO KEY UPDATE: the worker's UPDATE of that account waits; the job's items, which refer
     # to the account (a key share at commit), do not.
     lock.execute(
