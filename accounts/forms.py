@@ -421,7 +421,9 @@ class BulkForm(forms.Form):
             kinds = [
                 k for k in kinds if k not in (BulkJob.Kind.DEACTIVATE, BulkJob.Kind.REACTIVATE)
             ]
-        self.fields["action"].choices = [(k.value, k.label) for k in kinds]
+        self.fields["action"].choices = [("", _("Choose an action"))] + [
+            (k.value, k.label) for k in kinds
+        ]
         self.fields["quota_mb"].choices = [("", "—")] + [
             (mb, storage_label(mb)) for mb in domain.storage_options_mb
         ]
