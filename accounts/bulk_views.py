@@ -88,7 +88,13 @@ def job_detail(request, domain_pk, pk):
             job,
             failures=shown,
             more_failures=job.failed - len(shown) if job.state != job.State.PREVIEW else 0,
-            counts=job.params.get("counts", {}),
+            counts={
+                "create": 0,
+                "update": 0,
+                "unchanged": 0,
+                "error": 0,
+                **job.params.get("counts", {}),
+            },
         ),
     )
 
