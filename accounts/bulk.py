@@ -133,6 +133,7 @@ def run_bulk_job(job_id: int) -> None:
 
 @shared_task(name="accounts.resume_bulk_jobs")
 def resume_bulk_jobs() -> list[int]:
+    forget_previews()
     return resume_stalled()
 
 
@@ -273,6 +274,19 @@ def resume_stalled(*, older_than: float | None = None) -> list[int]:
     for pk in ids:
         run_bulk_job.delay(pk)
     return ids
+
+
+PREVIEW_HOURS = 24
+
+
+def forget_previews(*, hours: float = PREVIEW_HOURS) -> int:
+    """Previews nobody imported are deleted after a day, with the (encrypted) passwords of
+    their rows."""
+    cutoff = timezone.now() - timedelta(hours=hours)
+    deleted, _by_model = BulkJob.objects.filter(
+        state=BulkJob.State.PREVIEW, created_at__lt=cutoff
+    ).delete()
+    return deleted
 
 
 def failures(job: BulkJob, *, limit: int = 500) -> list[BulkJobItem]:

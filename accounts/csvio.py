@@ -414,7 +414,8 @@ def preview(*, user: User, domain: Domain, data: bytes, file_name: str) -> tuple
         counts[row.action or "error"] += 1
         data = {k: v for k, v in values.items() if k in COLUMNS}
         if data.get("password"):
-            data["password"] = encrypt(data["password"])
+            # Kept (encrypted) only for a row that will run: a refused row is never imported.
+            data["password"] = "" if row.errors else encrypt(data["password"])
         items.append(
             BulkJobItem(
                 line=line,

@@ -322,3 +322,22 @@ def test_exports_stream_neutralize_formulas_and_round_trip(
         client_for(admin_b).get(reverse("accounts:export", args=[domain_a.pk])).status_code == 404
     )
     assert Alias.objects.count() == 1
+
+
+def test_previews_not_imported_are_forgotten_after_a_day(client_for, owner, domain_a, roomy):
+    from datetime import timedelta
+
+    from accounts import bulk
+
+    job, _ = preview_of(client_for(owner), domain_a, GOOD)
+    assert bulk.forget_previews() == 0
+    BulkJob.objects.filter(pk=job.pk).update(created_at=job.created_at - timedelta(hours=25))
+    assert bulk.forget_previews() > 0
+    assert not BulkJob.objects.exists() and not BulkJobItem.objects.exists()
+
+
+def test_a_refused_row_keeps_no_password(client_for, owner, domain_a, roomy):
+    job, _ = preview_of(
+        client_for(owner), domain_a, "address,password\nbad address!,Tramonto-Lago-42!\n"
+    )
+    assert BulkJobItem.objects.get(job=job).data["password"] == ""
