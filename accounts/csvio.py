@@ -201,7 +201,12 @@ class Row:
 class Context:
     """What checking the rows of one file needs, read in a few queries for all of them."""
 
-    def __init__(self, domain: Domain, values: Iterable[dict[str, str]]):
+    def __init__(
+        self, domain: Domain, values: Iterable[dict[str, str]], *, shared: dict | None = None
+    ):
+        """`shared`: what does not change from one row to the next of a running import
+        (read once per run); the plan limit is then left to account_create, which holds
+        the organization's lock."""
         self.domain = domain
         values = list(values)
         addresses, alias_addresses = set(), set()
@@ -225,14 +230,29 @@ class Context:
         self.logins = {
             e.lower() for e in User.objects.filter(email__in=wanted).values_list("email", flat=True)
         }
-        self.org_domains = dict(
-            Domain.objects.filter(organization_id=domain.organization_id).values_list("name", "pk")
-        )
-        self.account_count = EmailAccount.objects.filter(
-            organization_id=domain.organization_id
-        ).count()
+        if shared is None or "org_domains" not in shared:
+            found = {
+                "org_domains": dict(
+                    Domain.objects.filter(organization_id=domain.organization_id).values_list(
+                        "name", "pk"
+                    )
+                ),
+                "subscription_needed": subscriptions.offered_subscriptions().exists(),
+            }
+            if shared is not None:
+                shared.update(found)
+        else:
+            found = shared
+        self.org_domains = found["org_domains"]
+        self.subscription_needed = found["subscription_needed"]
         self.max_accounts = domain.organization.plan.max_accounts
-        self.subscription_needed = subscriptions.offered_subscriptions().exists()
+        self.account_count = (
+            EmailAccount.objects.filter(organization_id=domain.organization_id).count()
+            if shared is None
+            else 0
+        )
+        if shared is not None:
+            self.max_accounts = 2**62
         self.seen: set[str] = set()
         self.creating = 0
 
@@ -455,7 +475,8 @@ def import_row(*, job: BulkJob, item: BulkJobItem) -> Outcome:
     values.pop("action", None)
     if values.get("password"):
         values["password"] = decrypt(values["password"])
-    ctx = Context(job.domain, [values])
+    # Read once per run of the job (the job object lives for one run).
+    ctx = Context(job.domain, [values], shared=job.__dict__.setdefault("_import_shared", {}))
     row = check_row(values, ctx)
     if row.errors:
         return Outcome(BulkJobItem.State.FAILED, row.errors)
