@@ -9,7 +9,7 @@ from domains.models import Membership, Role
 from tempusmail.audit import current_actor
 from tempusmail.tenancy import forbid, not_found
 
-from .models import Alias, EmailAccount, Group, UserPhoto
+from .models import Alias, BulkJob, EmailAccount, Group, UserPhoto
 
 # Settings that decide who can sign in as the mailbox's login, and from where: the recovery
 # (external) address, API access and the IP restrictions. The password, the second factor
@@ -126,3 +126,11 @@ def get_photo_for(user, pk) -> UserPhoto:
     if photo is None:
         raise not_found()
     return photo
+
+
+def get_job_for(user, pk, *, domain) -> BulkJob:
+    """A bulk job or import of a domain the caller already fetched through domains.access."""
+    job = BulkJob.objects.filter(pk=pk, domain=domain).first()
+    if job is None:
+        raise not_found()
+    return job

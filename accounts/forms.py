@@ -28,6 +28,7 @@ from .models import (
     MAX_NETWORKS,
     REJECT_MESSAGE_MAX,
     TIME_FORMATS,
+    BulkJob,
 )
 from .services import address_taken
 
@@ -395,3 +396,48 @@ class GroupRenameForm(forms.Form):
 
 class GroupMemberForm(forms.Form):
     address = forms.CharField(label=_("Member address"), max_length=320)
+
+
+class BulkForm(forms.Form):
+    """A bulk action on selected accounts, or on all that match the list's search. The value
+    fields are all shown (the page works without JavaScript); the action picks its own."""
+
+    action = forms.ChoiceField(label=_("Action"))
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    all = forms.BooleanField(required=False)
+    q = forms.CharField(required=False, max_length=100)
+    quota_mb = forms.TypedChoiceField(label=_("Storage capacity"), coerce=int, required=False)
+    services = forms.MultipleChoiceField(
+        label=_("Services"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    daily_send_limit = forms.IntegerField(
+        label=_("Daily sending limit"), min_value=1, required=False
+    )
+
+    def __init__(self, *args, domain: Domain, can_manage: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = [k for k in BulkJob.Kind if k != BulkJob.Kind.IMPORT]
+        if not can_manage:
+            kinds = [
+                k for k in kinds if k not in (BulkJob.Kind.DEACTIVATE, BulkJob.Kind.REACTIVATE)
+            ]
+        self.fields["action"].choices = [("", _("Choose an action"))] + [
+            (k.value, k.label) for k in kinds
+        ]
+        self.fields["quota_mb"].choices = [("", "—")] + [
+            (mb, storage_label(mb)) for mb in domain.storage_options_mb
+        ]
+        self.fields["services"].choices = [
+            (s, SERVICE_LABELS[s]) for s in domain.offered_services()
+        ]
+        self.fields["ids"].choices = [(v, v) for v in self.data.getlist("ids")] if self.data else []
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("all") and not data.get("ids"):
+            raise ValidationError(_("Select at least one account."))
+        return data
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))

@@ -312,3 +312,87 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.created_at:%Y-%m-%d}"
+
+
+class BulkJob(models.Model):
+    """A change to many accounts of one domain (bulk action or CSV import), run by a worker.
+    Its state lives here and in its items, so a worker that dies mid-way loses nothing: the
+    next run (the task redelivered, or the reconciler's resume) carries on with the items
+    still pending (accounts/bulk.py)."""
+
+    class Kind(models.TextChoices):
+        DEACTIVATE = "deactivate", _("Deactivate")
+        REACTIVATE = "reactivate", _("Reactivate")
+        STORAGE = "storage", _("Change storage")
+        SERVICES = "services", _("Change services")
+        SEND_LIMIT = "send_limit", _("Change daily sending limit")
+        RESYNC = "resync", _("Resync")
+        IMPORT = "import", _("CSV import")
+
+    class State(models.TextChoices):
+        PREVIEW = "preview", _("Preview")  # an uploaded CSV file, checked, not imported
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="bulk_jobs")
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    file_name = models.CharField(max_length=255, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return min(100, 100 * self.processed // self.total) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.state == self.State.DONE
+
+
+class BulkJobItem(models.Model):
+    """One account (bulk action) or one CSV row (import) of a job, and what became of it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        UNCHANGED = "unchanged", _("Unchanged")
+        FAILED = "failed", _("Failed")
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    line = models.PositiveIntegerField(default=0)  # the CSV line of an import row
+    account = models.ForeignKey(
+        EmailAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    address = models.CharField(max_length=320, blank=True)
+    data = models.JSONField(default=dict, blank=True)  # an import row; its password encrypted
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    # [{"column": ..., "message": ...}], the dry run's and the run's refusals
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["job", "state", "id"], name="bulk_item_job_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.line or self.address}"

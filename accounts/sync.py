@@ -35,6 +35,7 @@ def account_state(account: EmailAccount) -> AccountState:
         reject_message=account.reject_message,
         daily_send_limit=account.daily_send_limit,
         version=account.desired_version,
+        identity=account.pk,
     )
 
 
@@ -52,7 +53,7 @@ def account_push(*, account_id: int) -> None:
     if not account.deleting and not account.domain.is_verified:
         return  # nothing of a pending domain is live; its verification pushes every account
     if account.deleting:
-        backend.remove_account(account.address)
+        backend.remove_account(account.address, identity=account.pk)
         with transaction.atomic():
             user_id = account.user_id
             account.delete()
@@ -62,10 +63,12 @@ def account_push(*, account_id: int) -> None:
     backend.apply_account(state)
     if not mark_applied(EmailAccount, pk=account.pk, version=state.version):
         # Stale: a newer push won meanwhile. If that one deleted the account, this late upsert
-        # must not bring the mailbox back (the backend holds no version to refuse it by).
+        # must not bring the mailbox back (the backend holds no version to refuse it by); and
+        # if the address was created again since, the new mailbox is another identity that
+        # neither this upsert nor this removal touches (the backend compares identities).
         deleting = EmailAccount.objects.filter(pk=account.pk).values_list("deleting", flat=True)
         if not deleting or deleting[0]:
-            backend.remove_account(state.address)
+            backend.remove_account(state.address, identity=state.identity)
 
 
 def group_state(group: Group) -> GroupState:

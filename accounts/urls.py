@@ -1,12 +1,31 @@
 from django.urls import path
 
-from . import group_views, views
+from . import bulk_views, group_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("domains/<int:domain_pk>/accounts/", views.account_list, name="list"),
     path("domains/<int:domain_pk>/accounts/new/", views.account_create, name="create"),
     path("domains/<int:domain_pk>/accounts/<int:pk>/row/", views.account_row, name="row"),
+    path("domains/<int:domain_pk>/accounts/bulk/", bulk_views.account_bulk, name="bulk"),
+    path("domains/<int:domain_pk>/accounts/import/", bulk_views.account_import, name="import"),
+    path("domains/<int:domain_pk>/accounts/export.csv", bulk_views.account_export, name="export"),
+    path(
+        "domains/<int:domain_pk>/accounts/aliases.csv",
+        bulk_views.alias_export,
+        name="export_aliases",
+    ),
+    path("domains/<int:domain_pk>/accounts/jobs/<int:pk>/", bulk_views.job_detail, name="job"),
+    path(
+        "domains/<int:domain_pk>/accounts/jobs/<int:pk>/progress/",
+        bulk_views.job_progress,
+        name="job_progress",
+    ),
+    path(
+        "domains/<int:domain_pk>/accounts/jobs/<int:pk>/start/",
+        bulk_views.import_start,
+        name="import_start",
+    ),
     path("accounts/<int:pk>/", views.account_settings, name="settings"),
     path("accounts/<int:pk>/status/", views.account_status, name="status"),
     path("accounts/<int:pk>/password/", views.account_password, name="password"),

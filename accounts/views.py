@@ -27,7 +27,7 @@ from .access import (
     get_photo_for,
 )
 from .access import may_change_credentials as _may_change_credentials
-from .models import EmailAccount
+from .models import BulkJob, EmailAccount
 from .wizard import STEPS, AccountWizard, Outcome
 
 SORTS = {
@@ -96,6 +96,10 @@ def account_list(request, domain_pk):
     page = CappedPaginator(accounts.order_by(order, "pk"), 50).get_page(request.GET.get("page"))
     for account in page:
         account.domain = domain  # one domain for the whole page: no per-row query
+    flags = role_flags(domain.member_role)
+    job = None
+    if request.GET.get("job", "").isdigit():  # the bulk job just started: its live progress
+        job = BulkJob.objects.filter(domain=domain, pk=request.GET["job"]).first()
     return render(
         request,
         "accounts/account_list.html",
@@ -105,7 +109,11 @@ def account_list(request, domain_pk):
             "q": q,
             "sort": sort,
             "tab": "accounts",
-            **role_flags(domain.member_role),
+            "job": job,
+            "bulk_form": forms.BulkForm(domain=domain, can_manage=flags["can_manage"])
+            if flags["can_write"]
+            else None,
+            **flags,
         },
     )
 

@@ -29,9 +29,24 @@ BREAKS = [
     Break(
         "stale account push wins in the Dovecot adapter",
         "tempusmail/mailbackend/dovecot/backend.py",
-        "if held is not None and held[0] > state.version:",
-        "if False:",
+        "if held is not None and is_stale(",
+        "if False and is_stale(",
         ("tests/mailbackend/test_dovecot_backend.py", "tests/mailbackend/test_dovecot_push.py"),
+    ),
+    Break(
+        "a stale push of a deleted account wins over the re-created address",
+        "tempusmail/mailbackend/base.py",
+        "        return held_id > pushed_id\n",
+        "        pass\n",
+        ("tests/mailbackend/test_recreated_address.py",),
+    ),
+    Break(
+        "a stale push of a deleted account removes the re-created mailbox (mail stack)",
+        "tempusmail/mailbackend/base.py",
+        "    return not (held_identity and identity and held_identity != identity)\n",
+        "    return True\n",
+        ("tests/mailstack/test_mailstack_recreated.py",),
+        mailstack=True,
     ),
     Break(
         "stale domain push wins in the Dovecot adapter",

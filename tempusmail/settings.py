@@ -196,10 +196,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "check-dns-health": {"task": "domains.tasks.check_dns_all", "schedule": 1800.0},
     "renew-subscriptions": {"task": "accounts.renew_subscriptions", "schedule": 900.0},
+    "resume-bulk-jobs": {"task": "accounts.resume_bulk_jobs", "schedule": 30.0},
 }
 # Task modules besides each app's tasks.py (renewals use the account services, which
 # enqueue through accounts.tasks: a tasks.py importing them would be a cycle).
-CELERY_IMPORTS = ["accounts.renewals"]
+CELERY_IMPORTS = ["accounts.renewals", "accounts.bulk"]
+# CSV imports of accounts (docs/csv-import.md): the largest file and the most rows accepted.
+ACCOUNT_IMPORT_MAX_BYTES = int(os.environ.get("ACCOUNT_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+ACCOUNT_IMPORT_MAX_ROWS = int(os.environ.get("ACCOUNT_IMPORT_MAX_ROWS", "50000"))
 # Anything not applied this many seconds after its change is re-enqueued by the reconciler.
 RECONCILE_AFTER_SECONDS = int(os.environ.get("RECONCILE_AFTER_SECONDS", "60"))
 

@@ -58,6 +58,26 @@ class AccountState:
     reject_message: str
     daily_send_limit: int
     version: int
+    # The panel row's id. Versions count per row, so a mailbox deleted and created again on
+    # the same address starts again at 1: the adapters compare (identity, version), and a
+    # push or removal of an older row (a lower id) never touches a newer one. 0: unknown.
+    identity: int = 0
+
+
+def is_stale(*, held: tuple[int, int], pushed: tuple[int, int]) -> bool:
+    """Is a pushed (identity, version) older than the held one? Ids only order when both are
+    known (rows written before identities were carried hold 0); then versions decide."""
+    held_id, held_version = held
+    pushed_id, pushed_version = pushed
+    if held_id and pushed_id and held_id != pushed_id:
+        return held_id > pushed_id
+    return held_version > pushed_version
+
+
+def removes(*, held_identity: int, identity: int) -> bool:
+    """May a removal for row `identity` take the mailbox the directory holds? Not when it
+    belongs to another (newer) row of the same address."""
+    return not (held_identity and identity and held_identity != identity)
 
 
 @dataclass(frozen=True)
@@ -84,9 +104,11 @@ class MailBackend(Protocol):
     def remove_domain(self, name: str) -> None: ...
 
     def apply_account(self, state: AccountState) -> None:
-        """Idempotent upsert; a state older than the one held (by version) is ignored."""
+        """Idempotent upsert; a state older than the one held (by identity, then version) is
+        ignored."""
 
-    def remove_account(self, address: str) -> None: ...
+    def remove_account(self, address: str, *, identity: int = 0) -> None:
+        """Purge the mailbox, unless it belongs to another row than `identity` (0: any)."""
 
     def usage(self, addresses: list[str]) -> dict[str, Usage]: ...
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from .base import AccountState, BackendError, DomainState, GroupState, Usage
+from .base import AccountState, BackendError, DomainState, GroupState, Usage, is_stale, removes
 
 
 class MemoryBackend:
@@ -25,11 +25,16 @@ class MemoryBackend:
     def apply_account(self, state: AccountState) -> None:
         self.calls.append(("apply_account", state.address))
         held = self.accounts.get(state.address)
-        if held is None or held.version <= state.version:  # a stale push never wins
+        if held is None or not is_stale(  # a stale push never wins
+            held=(held.identity, held.version), pushed=(state.identity, state.version)
+        ):
             self.accounts[state.address] = state
 
-    def remove_account(self, address: str) -> None:
+    def remove_account(self, address: str, *, identity: int = 0) -> None:
         self.calls.append(("remove_account", address))
+        held = self.accounts.get(address)
+        if held is not None and not removes(held_identity=held.identity, identity=identity):
+            return  # a newer mailbox of the same address
         self.accounts.pop(address, None)
         self.usages.pop(address, None)
 

@@ -133,6 +133,7 @@ class FormFinder(HTMLParser):
 @pytest.fixture
 def a_objects(account_a, domain_a, owner, org_a):
     from accounts import services as account_services
+    from accounts.models import BulkJob
     from webmail_settings import crypto
     from webmail_settings.models import EmailService, ExternalMailbox, Signature
 
@@ -168,6 +169,9 @@ def a_objects(account_a, domain_a, owner, org_a):
         "invitation": member_services.member_invite(
             organization=org_a, email="new@a.test", role="viewer", invited_by_email=owner.email
         )[0],
+        "bulk_job": BulkJob.objects.create(
+            organization=org_a, domain=domain_a, created_by=owner, kind="import", state="preview"
+        ),
     }
 
 

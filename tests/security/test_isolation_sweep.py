@@ -75,9 +75,15 @@ def b_objects(account_b, admin_b, org_b, domain_b):
     invitation, _token = member_services.member_invite(
         organization=org_b, email="new@b.test", role="viewer", invited_by_email=admin_b.email
     )
+    from accounts.models import BulkJob
+
+    bulk_job = BulkJob.objects.create(
+        organization=org_b, domain=domain_b, created_by=admin_b, kind="import", state="preview"
+    )
     return {
         "domain": domain_b,
         "account": account_b,
+        "bulk_job": bulk_job,
         "alias": alias,
         "token": token,
         "signature": signature,
@@ -102,6 +108,7 @@ PK_BY_SEGMENT = {
     "groups": "group",
     "members": "membership",
     "invitations": "invitation",
+    "jobs": "bulk_job",
 }
 STRING_KWARGS = {"section": "security", "token": "set-password"}
 # Pages for people who cannot sign in (password recovery): a signed-in user is sent away.
@@ -197,6 +204,7 @@ NO_OBJECTS = {
         "group",
         "membership",
         "invitation",
+        "bulk_job",
     )
 }
 
@@ -289,6 +297,7 @@ def test_the_sweep_catches_an_unscoped_view_and_an_unknown_argument(
 @pytest.fixture
 def climb_target(domain_a, make_account, org_a, org_b):
     """A mailbox of A whose login is an operator of A and the owner of B."""
+    from accounts.models import BulkJob
     from domains.models import Membership, Role
     from webmail_settings import crypto
     from webmail_settings.models import EmailService, ExternalMailbox, Signature
@@ -330,6 +339,9 @@ def climb_target(domain_a, make_account, org_a, org_b):
         "invitation": member_services.member_invite(
             organization=org_a, email="next@a.test", role="owner", invited_by_email="x@a.test"
         )[0],
+        "bulk_job": BulkJob.objects.create(
+            organization=org_a, domain=domain_a, kind="import", state="preview"
+        ),
     }
 
 

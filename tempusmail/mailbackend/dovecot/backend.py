@@ -31,7 +31,16 @@ from django.conf import settings
 
 from tempusmail.policy import store as policy_store
 
-from ..base import AccountState, BackendError, DkimKey, DomainState, GroupState, Usage
+from ..base import (
+    AccountState,
+    BackendError,
+    DkimKey,
+    DomainState,
+    GroupState,
+    Usage,
+    is_stale,
+    removes,
+)
 from .directory import Directory
 from .dkim import KeyStore, checked_keys
 from .doveadm import HostError, LocalHost, configured_hosts, on_every_host, storage_host
@@ -184,8 +193,12 @@ class DovecotBackend:
         targets = forward_targets(state)
         with self.connect() as db, db.transaction(state.address):
             held = db.execute(SELECT_HELD, (state.address,)).fetchone()
-            if held is not None and held[0] > state.version:
-                log.info("ignored stale push of %s v%s", state.address, state.version)
+            if held is not None and is_stale(
+                held=(held[1], held[0]), pushed=(state.identity, state.version)
+            ):
+                log.info(
+                    "ignored stale push of %s #%s v%s", state.address, state.identity, state.version
+                )
                 return
             db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
             home = storage_host(state.address)
@@ -220,14 +233,20 @@ class DovecotBackend:
         self.tell_hosts(state.address, kick=not state.active)  # kick: end IMAP/POP3 sessions
         self._set_limit(state)
 
-    def remove_account(self, address: str) -> None:
+    def remove_account(self, address: str, *, identity: int = 0) -> None:
         """Every host kicks the user and deletes its mail (asked while the directory still
         names the user's home), then the rows go; until every host did, the account stays
-        in deletion and the push is retried."""
+        in deletion and the push is retried. A removal made for an older row of an address
+        deleted and created again (a stale push) touches nothing: the mailbox, its mail and
+        its limits are the new row's."""
         with self.connect() as db, db.transaction(address):  # no new logins meanwhile
+            if not self._removes(db, address, identity):
+                return
             db.execute("UPDATE mailbox SET active = 0 WHERE address = ?", (address,))
         self.tell_hosts(address, kick=True, purge=True)
         with self.connect() as db, db.transaction(address):
+            if not self._removes(db, address, identity):
+                return
             db.execute("DELETE FROM mailbox WHERE address = ?", (address,))
             db.execute("DELETE FROM alias WHERE mailbox = ?", (address,))
             db.execute("DELETE FROM forward WHERE address = ?", (address,))
@@ -240,6 +259,14 @@ class DovecotBackend:
         store = self.policy_store()
         if store is not None:
             store.clear(address)
+
+    @staticmethod
+    def _removes(db: Directory, address: str, identity: int) -> bool:
+        held = db.execute("SELECT account_id FROM mailbox WHERE address = ?", (address,)).fetchone()
+        if held is not None and not removes(held_identity=held[0], identity=identity):
+            log.info("ignored removal of %s #%s: held by #%s", address, identity, held[0])
+            return False
+        return True
 
     # --- groups: Postfix virtual alias rows, one per active member -----------------------
 

@@ -80,6 +80,7 @@ def mailbox_row(state: AccountState) -> dict:
         "send_limit": state.daily_send_limit,
         "sieve": sieve_script(state),
         "version": state.version,
+        "account_id": state.identity,
     }
 
 

@@ -24,7 +24,8 @@ SCHEMA = [
         reject_text TEXT NOT NULL,
         send_limit INTEGER NOT NULL,
         sieve TEXT NOT NULL,
-        version BIGINT NOT NULL)""",
+        version BIGINT NOT NULL,
+        account_id BIGINT NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS alias (
         address VARCHAR(320) PRIMARY KEY,
         mailbox VARCHAR(320) NOT NULL)""",
@@ -66,6 +67,9 @@ ADDED_COLUMNS = {
     # (settings.MAIL_STORAGE_HOSTS), kept by every push, changed only by whoever moves the
     # mailbox (docs/operations.md, "Several mail hosts").
     "host": "VARCHAR(253) NOT NULL DEFAULT ''",
+    # The panel row the mailbox belongs to (AccountState.identity): with the version it
+    # orders pushes across a delete and re-create of the same address.
+    "account_id": "BIGINT NOT NULL DEFAULT 0",
 }
 MAILBOX_COLUMNS = (
     "address",
@@ -87,6 +91,7 @@ MAILBOX_COLUMNS = (
     "send_limit",
     "sieve",
     "version",
+    "account_id",
 )
 # What Dovecot's passdb answers from.
 # (Dovecot answers webmail, DAV and XMPP logins too; an ActiveSync gateway reads activesync.)
@@ -103,7 +108,9 @@ AUTH_COLUMNS = (
     "activesync",
 )
 # Built from the constant column names above, never from input.
-SELECT_HELD = f"SELECT version, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
+SELECT_HELD = (
+    f"SELECT version, account_id, {', '.join(AUTH_COLUMNS)} FROM mailbox WHERE address = ?"  # noqa: S608
+)
 UPSERT_MAILBOX = (
     f"INSERT INTO mailbox ({', '.join(MAILBOX_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in MAILBOX_COLUMNS)}) ON CONFLICT (address) DO UPDATE SET "
