@@ -505,10 +505,12 @@ def account_delete(request, pk):
 
 
 @login_required
-@require_http_methods(["GET"])
 def account_status(request, pk):
-    """The settings page's status badge, polled while the account is Updating."""
+    """The settings page's status badge, polled while the account is Updating. The account is
+    looked up first: another tenant's is a 404 whatever the method."""
     account = get_account_for(request.user, pk)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     return render(request, "accounts/_status_badge.html", {"account": account})
 
 

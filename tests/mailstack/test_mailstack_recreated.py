@@ -66,3 +66,25 @@ def test_a_stale_push_of_the_deleted_account_leaves_the_new_mailbox_working(
     send(stack, "someone@outside.test", "again@a.example", "for the new owner")
     wait_subject(stack, "again@a.example", "for the new owner")
     assert EmailAccount.objects.get(pk=created[0].pk).status == "online"
+
+
+def test_deleting_a_mailbox_never_written_to_and_one_with_mail(stack, domain_a, make_account):
+    """Dovecot creates a home lazily: a mailbox nobody wrote to has none, and its deletion
+    is done, not an error; a home with mail is really gone afterwards."""
+    domain_sync.domain_push(domain_id=domain_a.pk)
+    backend = get_backend()
+    (host,) = backend.hosts()
+    empty, full = make_account(domain_a, "unused1"), make_account(domain_a, "used1")
+    for account in (empty, full):
+        sync.account_push(account_id=account.pk)
+    send(stack, "someone@outside.test", "used1@a.example", "kept until deleted")
+    wait_subject(stack, "used1@a.example", "kept until deleted")
+    assert host.exists(str(backend.home("used1@a.example")))
+    assert not host.exists(str(backend.home("unused1@a.example")))
+    for account in (empty, full):
+        services.account_deactivate(account=EmailAccount.objects.get(pk=account.pk))
+        sync.account_push(account_id=account.pk)
+        services.account_delete(account=EmailAccount.objects.get(pk=account.pk))
+        sync.account_push(account_id=account.pk)  # raises if a host could not delete
+        assert not EmailAccount.objects.filter(pk=account.pk).exists()
+    assert not backend.home("used1@a.example").exists()
