@@ -151,3 +151,39 @@ def test_a_changed_sending_limit_in_redis_is_reported(directory, settings, domai
         assert code == 1 and f"{account.address}: sending limit: held None, desired 300" in out
     finally:
         store.clear(account.address)
+
+
+def test_group_expansions_are_compared_and_repaired(
+    directory, pushed, org_a, make_account, domain_a
+):
+    from accounts import groups
+    from accounts.models import Group
+
+    other = make_account(domain_a, "other")
+    sync.account_push(account_id=other.pk)
+    team = groups.group_create(
+        organization=org_a, name="Team", address="team@a.example", members=[pushed.address]
+    )
+    sync.group_push(group_id=team.pk)
+    assert verify() == (0, "no drift\n")
+
+    directory.query(
+        "INSERT INTO forward (address, target) VALUES (?, ?)", ("team@a.example", other.address)
+    )
+    directory.query("INSERT INTO mailgroup (address, version) VALUES (?, ?)", ("old@a.example", 1))
+    code, out = verify("--repair")
+    assert code == 1
+    assert (
+        "group team@a.example: members drift@a.example, other@a.example in the mail directory, "
+        "drift@a.example in the panel" in out
+    )
+    assert "group old@a.example: in the mail directory but not in the panel" in out
+    assert "re-enqueued 1 group(s)" in out
+    team = Group.objects.get(pk=team.pk)
+    assert not team.is_applied  # the repair pushes it again
+    sync.group_push(group_id=team.pk)
+    directory.query("DELETE FROM mailgroup WHERE address = ?", ("old@a.example",))
+    assert verify() == (0, "no drift\n")
+    directory.query("DELETE FROM mailgroup WHERE address = ?", ("team@a.example",))
+    code, out = verify()
+    assert code == 1 and "group team@a.example: missing from the mail directory" in out

@@ -4,13 +4,14 @@ holds and serves.
 - every account against its mail-directory rows (mailbox, aliases, forwards), the Sieve script
   the servers read through their dict, and its sending limit in Redis;
 - every domain against the directory's domain rows (Postfix accepts mail only for those);
+- every group of a verified domain against its expansion (its active members' forward rows);
 - what the running Dovecot answers for every account (userdb quota, passdb per protocol),
   asked over its auth socket as IMAP, POP3, SMTP AUTH and LMTP ask: this notices a directory
   the servers cannot read or read stale, which the rows alone cannot show;
 - for an SQLite directory, that the servers (their own users) may read the file.
 
 Prints one line per difference and exits 1 if there is any; --repair re-enqueues the drifted
-accounts and domains (with a new version, so even a directory holding a "newer" state is
+accounts, domains and groups (with a new version, so even a directory holding a "newer" state is
 overwritten). Mailboxes and domains in the directory that the panel does not know are
 reported, never removed: the directory may be shared, and deleting mail is not a repair.
 """
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services, sync
-from accounts.models import EmailAccount
+from accounts.models import EmailAccount, Group
 from domains import services as domain_services
 from domains.models import Domain, Verification
 from tempusmail.mailbackend import BackendError, get_backend
@@ -60,12 +61,21 @@ class Command(BaseCommand):
             with backend.connect() as db:
                 held = backend.held(db)
                 held_domains = dict(db.execute("SELECT name, active FROM domain").fetchall())
+                held_groups: dict[str, list[str]] = {
+                    address: [] for (address,) in db.execute("SELECT address FROM mailgroup")
+                }
+                for address, target in db.execute(
+                    "SELECT address, target FROM forward "
+                    "WHERE address IN (SELECT address FROM mailgroup)"
+                ):
+                    held_groups[address].append(target)
         except BackendError as exc:
             self.report("mail directory", str(exc))
             self.stderr.write("the mail directory cannot be read: nothing else was compared")
             raise SystemExit(1) from exc
         drifted = self.accounts(backend, held)
         drifted_domains = self.domains(held_domains)
+        drifted_groups = self.groups(held_groups)
         if not rows_only:
             self.servers(backend)
         if repair and drifted:
@@ -74,6 +84,10 @@ class Command(BaseCommand):
         if repair and drifted_domains:
             domain_services.resync(domains=drifted_domains)
             self.stdout.write(f"re-enqueued {len(drifted_domains)} domain(s)")
+        if repair and drifted_groups:
+            for group in drifted_groups:
+                services.bump_group(group)
+            self.stdout.write(f"re-enqueued {len(drifted_groups)} group(s)")
         if self.differences:
             self.stderr.write(
                 f"{self.differences} difference(s) in {len(drifted)} account(s) "
@@ -122,6 +136,29 @@ class Command(BaseCommand):
             drifted.append(domain)
         for name in sorted(held_domains):
             self.report(f"domain {name}", "in the mail directory but not in the panel")
+        return drifted
+
+    def groups(self, held_groups: dict[str, list[str]]) -> list[Group]:
+        """A group delivers to its active members only: a missing or stale expansion sends
+        the group's mail to the wrong people, or bounces it."""
+        drifted = []
+        groups = Group.objects.filter(domain__verification=Verification.VERIFIED).order_by("pk")
+        for group in groups:
+            held = held_groups.pop(group.address, None)
+            wanted = list(sync.group_state(group).members)
+            if held is None:
+                self.report(f"group {group.address}", "missing from the mail directory")
+            elif sorted(held) != wanted:
+                self.report(
+                    f"group {group.address}",
+                    f"members {', '.join(sorted(held)) or '(none)'} in the mail directory, "
+                    f"{', '.join(wanted) or '(none)'} in the panel",
+                )
+            else:
+                continue
+            drifted.append(group)
+        for address in sorted(held_groups):
+            self.report(f"group {address}", "in the mail directory but not in the panel")
         return drifted
 
     def compare(self, backend, account, row, limits) -> list[str]:
