@@ -3,6 +3,7 @@
     .venv/bin/python scripts/break_rules.py            # the rules the plain suite covers
     .venv/bin/python scripts/break_rules.py --mailstack  # also those only the mail stack sees
     .venv/bin/python scripts/break_rules.py NAME...    # only these
+    .venv/bin/python scripts/break_rules.py --baseline  # their tests pass unbroken
 
 Each break is a literal replacement in one file; the named tests must then FAIL. The file is
 restored afterwards whatever happens. docs/testing.md lists the results."""
@@ -246,6 +247,62 @@ BREAKS = [
         ("tests/security/test_security_headers.py",),
     ),
     Break(
+        "deleting a mailbox leaves its sessions open (adapter)",
+        "tempusmail/mailbackend/dovecot/backend.py",
+        'self.doveadm("kick", address, check=False)  # no session: nothing to kick',
+        "pass",
+        ("tests/mailbackend/test_dovecot_backend.py",),
+    ),
+    Break(
+        "verify_backend ignores forwards",
+        "accounts/management/commands/verify_backend.py",
+        'if row["forwards"] != forward_targets(state):',
+        "if False:",
+        ("tests/mailbackend/test_verify_backend.py",),
+    ),
+    Break(
+        "verify_backend ignores the Sieve file",
+        "accounts/management/commands/verify_backend.py",
+        'if on_disk != want["sieve"]:',
+        "if False:",
+        ("tests/mailbackend/test_verify_backend.py",),
+    ),
+    Break(
+        "verify_backend ignores sending limits",
+        "accounts/management/commands/verify_backend.py",
+        "if limits is not None and limits.get(account.address) != state.daily_send_limit:",
+        "if False:",
+        ("tests/mailbackend/test_verify_backend.py",),
+    ),
+    Break(
+        "Content-Security-Policy not on every answer",
+        "security/middleware.py",
+        'response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)',
+        "pass",
+        ("tests/security/test_security_headers.py",),
+    ),
+    Break(
+        "an operator may change a privileged mailbox's credentials",
+        "accounts/access.py",
+        "    if user.is_staff or user.pk == account.user_id:\n        return True",
+        "    if True:\n        return True",
+        ("tests/accounts/test_access.py", "tests/security/test_privilege.py"),
+    ),
+    Break(
+        "a colleague hidden from the address book shows a photo",
+        "accounts/access.py",
+        "(own.pk == account.pk or (account.in_address_book and account.is_active))",
+        "True",
+        ("tests/accounts/test_access.py",),
+    ),
+    Break(
+        "an anonymous visitor asks for a membership (TypeError, a 500)",
+        "domains/access.py",
+        "    if not user.is_authenticated:\n        raise not_found()\n    membership = (",
+        "    membership = (",
+        ("tests/domains/test_access.py",),
+    ),
+    Break(
         "quota refused only at delivery, not at RCPT",
         "deploy/postfix/main.cf.in",
         "    check_policy_service inet:{{DOVECOT_HOST}}:{{QUOTA_STATUS_PORT}},\n",
@@ -299,12 +356,23 @@ def run(item: Break) -> bool:
     return done.returncode != 0
 
 
+def baseline(chosen: list[Break]) -> bool:
+    """True if every named test passes with no rule broken (else a "caught" means nothing)."""
+    tests = sorted({t for item in chosen for t in item.tests})
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=ROOT
+    )
+    return done.returncode == 0
+
+
 def main(args: list[str]) -> int:
     mailstack = "--mailstack" in args
     names = [a for a in args if not a.startswith("--")]
     chosen = [b for b in BREAKS if (mailstack or not b.mailstack)]
     if names:
         chosen = [b for b in BREAKS if any(n in b.name for n in names)]
+    if "--baseline" in args:
+        return 0 if baseline(chosen) else 1
     missed = []
     for item in chosen:
         caught = run(item)
