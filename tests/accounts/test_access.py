@@ -250,3 +250,25 @@ def test_no_photo_or_a_mailbox_being_deleted_is_404(
         get_photo_for(owner, account_a.pk)
     with pytest.raises(Http404):
         get_photo_for(owner, 10**9)
+
+
+def test_get_group_for_reads_by_default(viewer, org_a, domain_a):
+    group = make_group(org_a, domain_a, "sales")
+    assert get_group_for(viewer, group.pk) == group
+
+
+def test_a_groups_domain_and_organization_come_with_it(
+    owner, org_a, domain_a, django_assert_num_queries
+):
+    group = get_group_for(owner, make_group(org_a, domain_a, "sales").pk)
+    with django_assert_num_queries(0):
+        assert group.domain.name == "a.example" and group.organization.name == "Org A"
+
+
+def test_a_photo_costs_four_queries(photo_of, domain_a, make_account, django_assert_num_queries):
+    """The account (only the columns the rule reads), the membership, the caller's mailbox,
+    the photo: a column left out of the first query would cost one more."""
+    colleague = make_account(domain_a, "colleague")
+    user = User.objects.get(pk=colleague.user_id)
+    with django_assert_num_queries(4):
+        assert get_photo_for(user, photo_of.user.mailbox.pk) == photo_of

@@ -227,3 +227,31 @@ def test_an_invitation_is_for_its_organizations_owners_only(
     with pytest.raises(Http404):
         get_invitation_for(AnonymousUser(), mine.pk)
     assert get_invitation_for(admin_b, theirs.pk) == theirs
+
+
+def test_get_membership_for_reads_by_default(viewer, owner):
+    target = owner.memberships.get()
+    assert get_membership_for(viewer, target.pk) == target
+
+
+def test_related_rows_come_with_memberships_invitations_and_organizations(
+    owner, org_a, django_assert_num_queries
+):
+    membership = get_membership_for(owner, owner.memberships.get().pk)
+    found = get_invitation_for(owner, invitation(org_a).pk)
+    chosen, _all = choose_organization_for(owner, org_a.pk)
+    with django_assert_num_queries(0):
+        assert membership.user.email == "owner@a.test"
+        assert membership.organization.name == "Org A"
+        assert found.organization.name == "Org A"
+        assert chosen.plan.max_accounts == 5
+
+
+def test_organizations_of_the_same_name_come_in_creation_order(owner, org_a, plan):
+    """The first one is the page's default: the same one every time, whatever the table's
+    physical order (an update moves a PostgreSQL row to the end)."""
+    twin = Organization.objects.create(name="Org A", plan=plan)
+    Membership.objects.create(user=owner, organization=twin, role=Role.VIEWER)
+    Organization.objects.filter(pk=org_a.pk).update(name="Org A")  # rewritten after the twin
+    chosen, organizations = choose_organization_for(owner, None)
+    assert organizations == [org_a, twin] and chosen == org_a
