@@ -272,3 +272,7 @@ def test_a_photo_costs_four_queries(photo_of, domain_a, make_account, django_ass
     user = User.objects.get(pk=colleague.user_id)
     with django_assert_num_queries(4):
         assert get_photo_for(user, photo_of.user.mailbox.pk) == photo_of
+
+
+def test_get_account_for_reads_by_default(viewer, account_a):
+    assert get_account_for(viewer, account_a.pk) == account_a

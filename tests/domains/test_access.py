@@ -255,3 +255,7 @@ def test_organizations_of_the_same_name_come_in_creation_order(owner, org_a, pla
     Organization.objects.filter(pk=org_a.pk).update(name="Org A")  # rewritten after the twin
     chosen, organizations = choose_organization_for(owner, None)
     assert organizations == [org_a, twin] and chosen == org_a
+
+
+def test_get_domain_for_reads_by_default(viewer, domain_a):
+    assert get_domain_for(viewer, domain_a.pk) == domain_a
