@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tempusmail.mailbackend import AccountState, Autoresponder, DomainState
+from tempusmail.mailbackend import AccountState, Autoresponder, DkimKey, DomainState
 from tempusmail.mailbackend.dovecot import DovecotBackend, mailbox_row
 
 HASH = "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
@@ -189,3 +189,28 @@ def test_the_autoresponder_dates_reach_the_sieve_file(backend, directory):
     script = backend.sieve_path(ADDRESS).read_text()
     assert '"ge" "iso8601" "2026-01-01T00:00:00"' in script
     assert '"le" "iso8601" "2026-01-31T00:00:00"' in script
+
+
+def pem(n: int) -> str:
+    return f"-----BEGIN PRIVATE KEY-----\nkey{n}\n-----END PRIVATE KEY-----"
+
+
+def test_remove_domain_takes_its_dkim_keys_and_map_line(backend, directory):
+    keys = (DkimKey("s2", pem(2), True), DkimKey("s1", pem(1), False))
+    backend.apply_domain(DomainState(name="a.example", active=True, version=1, dkim_keys=keys))
+    other = (DkimKey("t1", pem(3), True),)
+    backend.apply_domain(DomainState(name="b.example", active=True, version=1, dkim_keys=other))
+    dkim = directory.root / "dkim"
+    assert sorted(p.name for p in dkim.glob("*.key")) == [
+        "a.example.s1.key",
+        "a.example.s2.key",
+        "b.example.t1.key",
+    ]
+    assert (dkim / "a.example.s2.key").read_text() == pem(2) + "\n"
+    assert (dkim / "selectors.map").read_text() == "a.example s2\nb.example t1\n"
+
+    backend.remove_domain("a.example")
+
+    assert sorted(p.name for p in dkim.glob("*.key")) == ["b.example.t1.key"]
+    assert directory.query("SELECT domain, selector FROM dkim_key") == [("b.example", "t1")]
+    assert (dkim / "selectors.map").read_text() == "b.example t1\n"
