@@ -214,3 +214,15 @@ def test_remove_domain_takes_its_dkim_keys_and_map_line(backend, directory):
     assert sorted(p.name for p in dkim.glob("*.key")) == ["b.example.t1.key"]
     assert directory.query("SELECT domain, selector FROM dkim_key") == [("b.example", "t1")]
     assert (dkim / "selectors.map").read_text() == "b.example t1\n"
+
+
+def test_a_stale_push_is_logged_for_the_operator(backend, directory, caplog):
+    backend.apply_account(NEWER)
+    backend.apply_domain(DomainState(name="a.example", active=True, version=3))
+    with caplog.at_level("INFO", logger="tempusmail.mailbackend.dovecot.backend"):
+        backend.apply_account(OLDER)
+        backend.apply_domain(DomainState(name="a.example", active=True, version=2))
+    assert caplog.messages == [
+        f"ignored stale push of {ADDRESS} v4",
+        "ignored stale push of domain a.example v2",
+    ]
