@@ -322,3 +322,25 @@ def test_each_push_locks_its_own_name(backend, directory, monkeypatch, operation
     monkeypatch.setattr(Directory, "transaction", recording)
     operation(backend)
     assert keys == [key]
+
+
+def test_a_deactivation_stands_when_its_kick_fails(backend, directory):
+    backend.apply_account(state(version=1))
+    directory.doveadm_fail.touch()
+    backend.apply_account(state(version=2, active=False))
+    assert directory.mailbox(ADDRESS)["active"] == 0
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
+
+
+def test_remove_domain_takes_its_default_aliases(backend, directory):
+    for name in ("a.example", "b.example"):
+        backend.apply_domain(
+            DomainState(
+                name=name,
+                active=True,
+                version=1,
+                default_aliases=((f"postmaster@{name}", f"boss@{name}"),),
+            )
+        )
+    backend.remove_domain("a.example")
+    assert directory.query("SELECT address FROM domain_alias") == [("postmaster@b.example",)]
