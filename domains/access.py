@@ -85,6 +85,8 @@ def choose_organization_for(
 
 def get_membership_for(user, pk, *, manage: bool = False) -> Membership:
     """A membership of one of the user's organizations; changing it is for owners."""
+    if not user.is_authenticated:
+        raise not_found()
     membership = (
         Membership.objects.select_related("user", "organization")
         .annotate(member_role=role_subquery(user))

@@ -136,3 +136,32 @@ def test_a_forced_change_is_required_until_done(domain_a, make_account):
     account.refresh_from_db()
     assert not account.force_password_change
     assert not password_change_required(account.user)
+
+
+def refusal(user, password, *, by_admin=False) -> list[str]:
+    with pytest.raises(ValidationError) as refused:
+        check_password_policy(user=user, password=password, by_admin=by_admin)
+    return refused.value.messages
+
+
+def test_each_refusal_says_exactly_why(domain_a, make_account):
+    """The words the person reads under the password field."""
+    locked = make_account(domain_a, "locked", disable_password_change=True)
+    assert refusal(locked.user, P[1]) == [
+        "Your administrator does not allow changing this password."
+    ]
+    free = make_account(domain_a, "free")
+    assert refusal(free.user, "x" * 129) == ["Use at most 128 characters."]
+    guarded = make_account(domain_a, "guarded", block_password_reuse=True)
+    assert refusal(guarded.user, PASSWORD) == [
+        "Choose a password you have not used before (the last 5 are refused)."
+    ]
+
+
+def test_the_current_password_is_refused_to_the_user_but_not_to_an_admin(domain_a, make_account):
+    """Without "block reuse" the history says nothing; keeping the current password would
+    still change nothing for a forced or expired change."""
+    account = make_account(domain_a, "free")
+    assert refusal(account.user, PASSWORD) == ["Choose a password different from your current one."]
+    check_password_policy(user=account.user, password=PASSWORD, by_admin=True)
+    check_password_policy(user=account.user, password=P[1], by_admin=False)

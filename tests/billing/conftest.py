@@ -5,10 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import User
 from domains import billing
 from domains.models import CreditEntry, Organization, SubscriptionType
-from tests.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -72,10 +70,3 @@ def entries(org) -> list[tuple[str, Decimal, Decimal]]:
         .order_by("pk")
         .values_list("kind", "amount", "balance_after")
     )
-
-
-@pytest.fixture
-def staff_client(client, db, settings):
-    settings.STAFF_REQUIRE_2FA = False
-    client.force_login(User.objects.create_superuser("support@provider.test", PASSWORD))
-    return client

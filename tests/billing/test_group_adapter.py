@@ -55,7 +55,31 @@ def test_a_group_never_overwrites_a_mailbox(backend):
             version=1,
         )
     )
-    with pytest.raises(BackendError):
+    with pytest.raises(BackendError, match=r"^box@a\.example is a mailbox, not a group$"):
         backend.apply_group(GroupState("box@a.example", ("a@a.example",), 1))
     backend.remove_group("box@a.example")
     assert rows(backend, "box@a.example") == ["else@b.example"]
+
+
+def test_the_same_group_version_is_applied_again_and_a_stale_one_is_logged(backend, caplog):
+    """A retried push repairs its rows; a stale one says so in the worker's log."""
+    backend.apply_group(GroupState("team@a.example", ("a@a.example",), 2))
+    with backend.connect() as db, db.transaction():
+        db.execute("DELETE FROM forward WHERE address = 'team@a.example'")
+    backend.apply_group(GroupState("team@a.example", ("a@a.example",), 2))
+    assert rows(backend, "team@a.example") == ["a@a.example"]
+    with caplog.at_level("INFO", logger="tempusmail.mailbackend.dovecot.backend"):
+        backend.apply_group(GroupState("team@a.example", ("b@a.example",), 1))
+    assert caplog.messages == ["ignored stale push of group team@a.example v1"]
+    assert rows(backend, "team@a.example") == ["a@a.example"]
+
+
+def test_removing_a_group_leaves_other_groups(backend):
+    backend.apply_group(GroupState("team@a.example", ("a@a.example",), 1))
+    backend.apply_group(GroupState("desk@a.example", ("b@a.example",), 1))
+    backend.remove_group("team@a.example")
+    assert rows(backend, "team@a.example") == []
+    assert rows(backend, "desk@a.example") == ["b@a.example"]
+    with backend.connect() as db:
+        held = db.execute("SELECT address, version FROM mailgroup").fetchall()
+    assert [tuple(r) for r in held] == [("desk@a.example", 1)]

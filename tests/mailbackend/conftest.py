@@ -69,8 +69,8 @@ class Directory:
 
 @pytest.fixture
 def directory(settings, tmp_path) -> Directory:
-    """settings point the Dovecot adapter at a fresh SQLite directory; no sending limits
-    (no policy Redis) unless a test sets POLICY_REDIS_URL itself."""
+    """settings point the Dovecot adapter at a fresh SQLite directory and DKIM key folder; no
+    sending limits (no policy Redis) unless a test sets POLICY_REDIS_URL itself."""
     root = tmp_path / "mail"
     config = tmp_path / "dovecot.conf"
     config.write_text("# doveadm is a stand-in: nothing reads this\n")
@@ -84,6 +84,10 @@ def directory(settings, tmp_path) -> Directory:
     settings.DOVEADM = str(doveadm)
     settings.DOVECOT_CONFIG = str(config)
     settings.POLICY_REDIS_URL = ""
+    # DKIM keys in this test's folder too (the default is MAIL_ROOT/dkim as the settings were
+    # loaded: the working tree's var/), without a group to hand them to.
+    settings.DKIM_KEY_DIR = root / "dkim"
+    settings.DKIM_KEY_GROUP = ""
     root.mkdir()
     DovecotBackend().init_directory()
     return Directory(path=root / "directory.db", root=root, doveadm_log=log, doveadm_fail=fail)

@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tempusmail.mailbackend import AccountState, Autoresponder, DomainState
+from tempusmail.mailbackend import (
+    AccountState,
+    Autoresponder,
+    BackendError,
+    DkimKey,
+    DomainState,
+    GroupState,
+)
 from tempusmail.mailbackend.dovecot import DovecotBackend, mailbox_row
+from tempusmail.mailbackend.dovecot.directory import Directory
 
 HASH = "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 ADDRESS = "ann@a.example"
@@ -190,3 +198,150 @@ def test_the_autoresponder_dates_reach_the_sieve_script(backend, directory):
     script = directory.sieve(ADDRESS)
     assert '"ge" "iso8601" "2026-01-01T00:00:00"' in script
     assert '"le" "iso8601" "2026-01-31T00:00:00"' in script
+
+
+def pem(n: int) -> str:
+    return f"-----BEGIN PRIVATE KEY-----\nkey{n}\n-----END PRIVATE KEY-----"
+
+
+def test_remove_domain_takes_its_dkim_keys_and_map_line(backend, directory):
+    keys = (DkimKey("s2", pem(2), True), DkimKey("s1", pem(1), False))
+    backend.apply_domain(DomainState(name="a.example", active=True, version=1, dkim_keys=keys))
+    other = (DkimKey("t1", pem(3), True),)
+    backend.apply_domain(DomainState(name="b.example", active=True, version=1, dkim_keys=other))
+    dkim = directory.root / "dkim"
+    assert sorted(p.name for p in dkim.glob("*.key")) == [
+        "a.example.s1.key",
+        "a.example.s2.key",
+        "b.example.t1.key",
+    ]
+    assert (dkim / "a.example.s2.key").read_text() == pem(2) + "\n"
+    assert (dkim / "selectors.map").read_text() == "a.example s2\nb.example t1\n"
+
+    backend.remove_domain("a.example")
+
+    assert sorted(p.name for p in dkim.glob("*.key")) == ["b.example.t1.key"]
+    assert directory.query("SELECT domain, selector FROM dkim_key") == [("b.example", "t1")]
+    assert (dkim / "selectors.map").read_text() == "b.example t1\n"
+
+
+def test_a_stale_push_is_logged_for_the_operator(backend, directory, caplog):
+    backend.apply_account(NEWER)
+    backend.apply_domain(DomainState(name="a.example", active=True, version=3))
+    with caplog.at_level("INFO", logger="tempusmail.mailbackend.dovecot.backend"):
+        backend.apply_account(OLDER)
+        backend.apply_domain(DomainState(name="a.example", active=True, version=2))
+    assert caplog.messages == [
+        f"ignored stale push of {ADDRESS} v4",
+        "ignored stale push of domain a.example v2",
+    ]
+
+
+def test_a_stale_domain_push_leaves_its_aliases_and_keys(backend, directory):
+    """The domain row's guard alone is not enough: the default aliases and DKIM keys written
+    with it must stay those of the newer version too."""
+    backend.apply_domain(
+        DomainState(
+            name="a.example",
+            active=True,
+            version=3,
+            dkim_keys=(DkimKey("new", pem(2), True),),
+            default_aliases=(("postmaster@a.example", "boss@a.example"),),
+        )
+    )
+    backend.apply_domain(
+        DomainState(
+            name="a.example",
+            active=True,
+            version=2,
+            dkim_keys=(DkimKey("old", pem(1), True),),
+            default_aliases=(("postmaster@a.example", "former@a.example"),),
+        )
+    )
+    assert directory.query("SELECT address, target FROM domain_alias") == [
+        ("postmaster@a.example", "boss@a.example")
+    ]
+    assert directory.query("SELECT selector FROM dkim_key") == [("new",)]
+    assert [p.name for p in (directory.root / "dkim").glob("*.key")] == ["a.example.new.key"]
+
+
+def test_a_mailbox_is_removed_even_when_its_kick_fails(backend, directory):
+    """Dovecot may not know the user any more (or not run): the removal stands."""
+    backend.apply_account(NEWER)
+    directory.doveadm_fail.touch()
+    backend.remove_account(ADDRESS)
+    assert directory.mailbox(ADDRESS) is None
+    backend.remove_account(ADDRESS)  # again, with no row, home or Sieve file left: fine
+
+
+def test_a_home_that_cannot_be_purged_is_an_error(backend, directory, monkeypatch):
+    backend.apply_account(NEWER)
+    home = backend.home(ADDRESS)
+    home.mkdir(parents=True)
+    monkeypatch.setattr("tempusmail.mailbackend.dovecot.backend.shutil.rmtree", lambda p: None)
+    with pytest.raises(BackendError, match=f"^could not purge {home}$"):
+        backend.remove_account(ADDRESS)
+
+
+def test_removing_a_mailbox_clears_its_sending_counters(backend, directory, monkeypatch):
+    cleared = []
+
+    class Store:
+        def set_limit(self, address, limit):
+            pass
+
+        def clear(self, address):
+            cleared.append(address)
+
+    monkeypatch.setattr(DovecotBackend, "policy_store", lambda self: Store())
+    backend.apply_account(NEWER)
+    backend.remove_account(ADDRESS)
+    assert cleared == [ADDRESS]
+
+
+@pytest.mark.parametrize(
+    ("operation", "key"),
+    [
+        (lambda b: b.apply_account(NEWER), ADDRESS),
+        (lambda b: b.remove_account(ADDRESS), ADDRESS),
+        (lambda b: b.apply_domain(DomainState("a.example", True, 1)), "a.example"),
+        (lambda b: b.remove_domain("a.example"), "a.example"),
+        (lambda b: b.apply_group(GroupState("team@a.example", (ADDRESS,), 1)), "team@a.example"),
+        (lambda b: b.remove_group("team@a.example"), "team@a.example"),
+    ],
+)
+def test_each_push_locks_its_own_name(backend, directory, monkeypatch, operation, key):
+    """On a PostgreSQL directory the transaction's key is the advisory lock that serializes
+    pushes of one name across workers (tests/mailbackend/test_dovecot_postgres_lock.py)."""
+    keys = []
+    transaction = Directory.transaction
+
+    def recording(self, lock_key=""):
+        keys.append(lock_key)
+        return transaction(self, lock_key)
+
+    monkeypatch.setattr(Directory, "transaction", recording)
+    operation(backend)
+    assert keys == [key]
+
+
+def test_a_deactivation_stands_when_its_kick_fails(backend, directory):
+    backend.apply_account(state(version=1))
+    directory.doveadm_fail.touch()
+    backend.apply_account(state(version=2, active=False))
+    assert directory.mailbox(ADDRESS)["active"] == 0
+    assert directory.doveadm_calls() == [f"kick {ADDRESS}"]
+
+
+def test_remove_domain_takes_its_default_aliases(backend, directory):
+    for name in ("a.example", "b.example"):
+        backend.apply_domain(
+            DomainState(
+                name=name,
+                active=True,
+                version=1,
+                default_aliases=((f"postmaster@{name}", f"boss@{name}"),),
+            )
+        )
+    backend.remove_domain("a.example")
+    assert directory.query("SELECT address FROM domain_alias") == [("postmaster@b.example",)]

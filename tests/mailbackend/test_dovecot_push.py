@@ -7,6 +7,7 @@ from accounts.models import EmailAccount
 from domains import sync as domain_sync
 from domains.models import Domain
 from tempusmail.mailbackend import get_backend
+from tests.conftest import make_domain
 
 
 def land_late(monkeypatch, method: str, meanwhile) -> list[int]:
@@ -87,3 +88,23 @@ def test_a_stale_push_does_not_bring_back_a_deleted_mailbox(directory, monkeypat
     assert not EmailAccount.objects.filter(pk=account_a.pk).exists()
     assert directory.mailbox("alice@a.example") is None
     assert not get_backend().home("alice@a.example").exists()
+
+
+def test_a_pending_or_missing_domain_pushes_nothing(directory, org_a):
+    pending = make_domain(org_a, "pending.example", verified=False)
+    domain_sync.domain_push(domain_id=pending.pk)
+    domain_sync.domain_push(domain_id=10**9)
+    assert directory.query("SELECT name FROM domain") == []
+
+
+def test_domain_remove_looks_only_at_verified_claims_on_that_name(
+    directory, org_a, org_b, domain_a
+):
+    """Another verified domain (a.example) or a pending claim on the same name by another
+    tenant keeps nothing: that claim never reached the mail system."""
+    gone = make_domain(org_a, "gone.example")
+    domain_sync.domain_push(domain_id=gone.pk)
+    Domain.objects.filter(pk=gone.pk).delete()
+    make_domain(org_b, "gone.example", verified=False)
+    domain_sync.domain_remove(name="gone.example")
+    assert directory.domain("gone.example") is None

@@ -343,14 +343,19 @@ def mail_worker(stack, _session_worker, transactional_db):
     return _session_worker
 
 
-def wait_online(account, timeout: float = 30) -> None:
+def wait_applied(obj, timeout: float = 30) -> None:
+    """Wait until the worker pushed obj's desired version without an error: an account is
+    Online, a domain or group is in the mail system. obj is refreshed in place."""
     from tests.conftest import wait_until
 
     def applied():
-        account.refresh_from_db()
-        return account.applied_version >= account.desired_version and not account.last_error
+        obj.refresh_from_db()
+        return obj.applied_version >= obj.desired_version and not obj.last_error
 
-    wait_until(applied, timeout=timeout, what=f"{account.address} Online")
+    wait_until(applied, timeout=timeout, what=f"{obj} applied")
+
+
+wait_online = wait_applied  # an account's status in the list
 
 
 # --- clients ------------------------------------------------------------------------------

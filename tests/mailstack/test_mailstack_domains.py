@@ -16,20 +16,12 @@ from django.urls import reverse
 
 from accounts import services
 from domains import services as domain_services
-from domains.models import Domain, Membership, Role
+from domains.models import Membership, Role
 from tests.conftest import PASSWORD, make_domain, wait_until
 
-from .conftest import imap_ok, message, send, wait_online, wait_subject
+from .conftest import imap_ok, message, send, wait_applied, wait_online, wait_subject
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
-
-
-def wait_domain_applied(domain, timeout=30):
-    def applied():
-        row = Domain.objects.get(pk=domain.pk)
-        return row.applied_version >= row.desired_version and not row.last_error
-
-    wait_until(applied, timeout=timeout, what=f"{domain.name} pushed")
 
 
 def postfix_lookup(stack, table: str, key: str) -> str:
@@ -85,7 +77,7 @@ def test_abuse_postmaster_and_support_deliver_where_they_belong(
     domain_services.organization_domains_repush(organization_id=org_a.pk)
     for account in (desk, boss, alice):
         wait_online(account)
-    wait_domain_applied(domain_a)
+    wait_applied(domain_a)
 
     send(stack, "sender@outside.test", "abuse@a.example", "Spam report")
     wait_subject(stack, "desk@desk.example", "Spam report")

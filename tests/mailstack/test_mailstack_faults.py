@@ -31,6 +31,7 @@ from .conftest import (
     pop_ok,
     send,
     smtp_auth_ok,
+    wait_applied,
     wait_online,
     wait_subject,
 )
@@ -113,7 +114,7 @@ def test_verify_backend_reports_and_repairs_domain_rows(
     account = make_account(domain_a, "dom1")
     services.alias_add(account=account, address="info@only.example")
     wait_online(account)
-    wait_until(lambda: applied(extra), what="the domain pushed")
+    wait_applied(extra)
     send(stack, "someone@outside.test", "info@only.example", "before")
     wait_subject(stack, "dom1@a.example", "before")
 
@@ -129,15 +130,11 @@ def test_verify_backend_reports_and_repairs_domain_rows(
     code, out = verify("--repair")
     assert "re-enqueued 2 domain(s)" in out
     wait_online(account)
-    wait_until(lambda: applied(extra) and applied(domain_a), what="the domains pushed again")
+    wait_applied(extra)
+    wait_applied(domain_a)
     assert verify() == (0, "no drift\n")
     send(stack, "someone@outside.test", "info@only.example", "after")
     wait_subject(stack, "dom1@a.example", "after")
-
-
-def applied(domain) -> bool:
-    domain.refresh_from_db()
-    return domain.applied_version >= domain.desired_version
 
 
 TEMPFAIL = "[UNAVAILABLE] Temporary authentication failure."

@@ -8,24 +8,14 @@ import pytest
 
 from accounts import groups
 from accounts import services as account_services
-from accounts.models import Group
 from domains import services as domain_services
 from domains.models import Membership, Role
 from tempusmail.mailbackend.dovecot import DovecotBackend
 from tests.conftest import wait_until
 
-from .conftest import mailbox_subjects, send, wait_online, wait_subject
-from .test_mailstack_domains import wait_domain_applied
+from .conftest import mailbox_subjects, send, wait_applied, wait_online, wait_subject
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
-
-
-def wait_group_applied(group: Group) -> None:
-    def applied():
-        group.refresh_from_db()
-        return group.applied_version >= group.desired_version and not group.last_error
-
-    wait_until(applied, timeout=30, what=f"group {group.address} applied")
 
 
 def expansion(address: str) -> list[str]:
@@ -50,7 +40,7 @@ def test_mail_to_a_group_reaches_every_active_member(
     away = members[2]
     account_services.account_deactivate(account=away)
     wait_online(away)
-    wait_group_applied(team)
+    wait_applied(team)
     assert expansion("team1@a.example") == ["grp1@a.example", "grp2@a.example"]
 
     send(stack, "someone@outside.test", "team1@a.example", "to the team")
@@ -59,7 +49,7 @@ def test_mail_to_a_group_reaches_every_active_member(
 
     account_services.account_reactivate(account=away)
     wait_online(away)
-    wait_group_applied(team)
+    wait_applied(team)
     send(stack, "someone@outside.test", "team1@a.example", "after the return")
     for account in members:
         wait_subject(stack, account.address, "after the return")
@@ -74,7 +64,7 @@ def test_a_deleted_group_address_is_refused(stack, mail_worker, org_a, domain_a,
     team = groups.group_create(
         organization=org_a, name="Gone", address="gone1@a.example", members=[member.address]
     )
-    wait_group_applied(team)
+    wait_applied(team)
     send(stack, "someone@outside.test", "gone1@a.example", "before")
     wait_subject(stack, member.address, "before")
     groups.group_delete(group=team)
@@ -98,14 +88,14 @@ def test_a_group_takes_support_over_from_the_owner_and_gives_it_back(
     domain_services.organization_domains_repush(organization_id=org_a.pk)
     for account in (boss, helper):
         wait_online(account)
-    wait_domain_applied(domain_a)
+    wait_applied(domain_a)
     send(stack, "someone@outside.test", "support@a.example", "to the owner")
     wait_subject(stack, boss.address, "to the owner")
 
     desk = groups.group_create(
         organization=org_a, name="Support", address="support@a.example", members=[helper.address]
     )
-    wait_group_applied(desk)
+    wait_applied(desk)
     send(stack, "someone@outside.test", "support@a.example", "to the desk")
     wait_subject(stack, helper.address, "to the desk")
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.test import RequestFactory
 
-from tempusmail.net import client_ip, in_networks, ip_allowed
+from tempusmail.net import client_ip, client_key, in_networks, ip_allowed
 
 
 def ip_of(settings, remote, forwarded=None, trusted=()):
@@ -81,3 +81,21 @@ def test_ip_allowed_only_restricts_mailboxes_with_networks():
     assert ip_allowed(free, "198.51.100.7") is True
     assert ip_allowed(SimpleNamespace(), "198.51.100.7") is True  # an admin: no mailbox
     assert ip_allowed(None, "198.51.100.7") is True
+
+
+@pytest.mark.parametrize(
+    ("ip", "key"),
+    [
+        ("192.0.2.10", "192.0.2.10"),
+        ("::ffff:192.0.2.10", "192.0.2.10"),  # IPv4-mapped counts as the IPv4 client
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),  # one subscriber's /64
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),  # the next /64 is another client
+        ("not-an-ip", "not-an-ip"),
+        ("x" * 100, "x" * 64),  # garbage is cut, never a huge cache key
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_client_key(ip, key):
+    assert client_key(ip) == key

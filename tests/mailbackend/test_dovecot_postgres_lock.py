@@ -1,0 +1,101 @@
+"""The Dovecot adapter on a PostgreSQL mail directory (several hosts and workers share it):
+pushes of one address are serialized by an advisory lock taken first in the transaction, so
+an older push that starts while a newer one is being written waits for it and then finds its
+version. A scratch database on the test PostgreSQL, no mail servers."""
+
+import os
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from tempusmail.mailbackend.dovecot import DovecotBackend
+from tests.conftest import need, wait_until
+from tests.mailbackend.test_dovecot_backend import ADDRESS, NEWER, OLDER, mailbox_row
+
+
+@pytest.fixture
+def pg_directory(settings, tmp_path):
+    url = os.environ.get("DATABASE_URL", "")
+    need(url.startswith("postgres"), "PostgreSQL is not configured (DATABASE_URL)")
+    name = f"tm_directory_{os.getpid()}"
+    parts = urlsplit(url)
+    server = urlunsplit(parts._replace(path="/postgres"))
+    directory_url = urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    settings.MAIL_BACKEND = "dovecot"
+    settings.MAIL_ROOT = tmp_path / "mail"
+    settings.MAIL_DIRECTORY_URL = directory_url
+    settings.DOVECOT_CONFIG = str(tmp_path / "missing.conf")  # doveadm skipped
+    settings.DKIM_KEY_DIR = tmp_path / "dkim"
+    settings.DKIM_KEY_GROUP = ""
+    settings.POLICY_REDIS_URL = ""
+    DovecotBackend().init_directory()
+    yield directory_url
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def waiting_on_an_advisory_lock(url: str) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        ).fetchone()
+    return row[0] > 0
+
+
+def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(pg_directory, monkeypatch):
+    inside, release = threading.Event(), threading.Event()
+    write_sieve = DovecotBackend._write_sieve
+
+    def held_sieve_write(self, address, script):
+        write_sieve(self, address, script)
+        if threading.current_thread().name == "newer":  # inside the newer push's transaction
+            inside.set()
+            assert release.wait(30)
+
+    monkeypatch.setattr(DovecotBackend, "_write_sieve", held_sieve_write)
+    errors: list[BaseException] = []
+
+    def push(state):
+        try:
+            DovecotBackend().apply_account(state)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    newer = threading.Thread(target=push, args=(NEWER,), name="newer")
+    older = threading.Thread(target=push, args=(OLDER,), name="older")
+    newer.start()
+    try:
+        assert inside.wait(30), "the newer push never reached its transaction"
+        older.start()
+        wait_until(
+            lambda: waiting_on_an_advisory_lock(pg_directory),
+            timeout=20,
+            what="the older push to wait on the address's lock",
+        )
+        assert older.is_alive()
+    finally:
+        release.set()
+        newer.join(30)
+        if older.ident is not None:
+            older.join(30)
+
+    assert errors == []
+    with psycopg.connect(pg_directory) as conn:
+        conn.row_factory = psycopg.rows.dict_row
+        row = conn.execute("SELECT * FROM mailbox WHERE address = %s", (ADDRESS,)).fetchone()
+        aliases = conn.execute(
+            "SELECT address FROM alias WHERE mailbox = %s ORDER BY 1", (ADDRESS,)
+        ).fetchall()
+    want = mailbox_row(NEWER)
+    assert (row["version"], row["quota_bytes"], row["sieve"]) == (
+        want["version"],
+        want["quota_bytes"],
+        want["sieve"],
+    )
+    assert [a["address"] for a in aliases] == sorted(NEWER.aliases)
