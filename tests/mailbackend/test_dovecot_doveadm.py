@@ -3,13 +3,13 @@ directory without servers or root: doveadm is a stand-in script (tests/mailbacke
 that prints what a test tells it to and fails when told to."""
 
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from tempusmail.mailbackend import BackendError
 from tempusmail.mailbackend.dovecot import DovecotBackend
+from tempusmail.mailbackend.dovecot import backend as backend_module
 from tempusmail.mailbackend.dovecot import directory as directory_module
 from tests.conftest import wait_until
 from tests.mailbackend.test_dovecot_backend import ADDRESS, NEWER, OLDER, expected, held
@@ -167,15 +167,15 @@ def test_a_push_waits_for_the_one_holding_the_directory_and_then_sees_its_versio
 
     monkeypatch.setattr(directory_module.Directory, "_open", traced_open)
     inside, release = threading.Event(), threading.Event()
-    write_sieve = DovecotBackend._write_sieve
+    storage_host = backend_module.storage_host
 
-    def held_sieve_write(self, address, script):
-        write_sieve(self, address, script)
+    def held_inside(address):  # asked after the row is written, before the commit
         if threading.current_thread().name == "newer":  # inside the newer push's transaction
             inside.set()
             assert release.wait(30)
+        return storage_host(address)
 
-    monkeypatch.setattr(DovecotBackend, "_write_sieve", held_sieve_write)
+    monkeypatch.setattr(backend_module, "storage_host", held_inside)
     errors: list[BaseException] = []
 
     def push(state):
@@ -207,42 +207,6 @@ def test_a_push_waits_for_the_one_holding_the_directory_and_then_sees_its_versio
 
 
 # --- files ---------------------------------------------------------------------------------
-
-
-def test_the_sieve_file_is_replaced_whole_and_readable_by_dovecot(backend, directory):
-    backend.apply_account(OLDER)
-    path = backend.sieve_path(ADDRESS)
-    assert path == directory.root / "sieve" / "a.example" / "ann.sieve"
-    backend.apply_account(NEWER)
-    assert path.read_text() == expected(NEWER)["sieve"]
-    assert path.stat().st_mode & 0o777 == 0o644
-    assert [p.name for p in path.parent.iterdir()] == ["ann.sieve"]  # no temporary file left
-
-
-def test_an_unchanged_script_is_not_written_again(backend, directory):
-    """Dovecot recompiles a script whose file changed: a push that changes something else
-    keeps the same file."""
-    backend.apply_account(NEWER)
-    path = backend.sieve_path(ADDRESS)
-    first = path.stat().st_ino
-    backend.apply_account(replace(NEWER, version=6, quota_bytes=7 * 1024**3))
-    assert path.stat().st_ino == first
-    assert directory.mailbox(ADDRESS)["quota_bytes"] == 7 * 1024**3
-
-
-def test_a_push_whose_sieve_file_cannot_be_written_changes_nothing(backend, directory):
-    """The file is written inside the directory's transaction: its failure rolls the rows
-    back, and the push is retried as a whole."""
-    backend.apply_account(OLDER)
-    blocked = directory.root / "sieve" / "a.example"
-    for old in blocked.iterdir():
-        old.unlink()
-    blocked.rmdir()
-    blocked.write_text("a file where the folder should be\n")
-    with pytest.raises(BackendError, match="could not write the Sieve script"):
-        backend.apply_account(NEWER)
-    assert directory.mailbox(ADDRESS)["version"] == OLDER.version
-    assert directory.aliases(ADDRESS) == sorted(OLDER.aliases)
 
 
 def test_the_mailbox_home_is_under_the_domain(backend, directory):

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from tempusmail.mailbackend.dovecot import DovecotBackend
+from tempusmail.mailbackend.dovecot import backend as backend_module
 from tests.conftest import need, wait_until
 from tests.mailbackend.test_dovecot_backend import ADDRESS, NEWER, OLDER, mailbox_row
 
@@ -50,15 +51,15 @@ def waiting_on_an_advisory_lock(url: str) -> bool:
 
 def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(pg_directory, monkeypatch):
     inside, release = threading.Event(), threading.Event()
-    write_sieve = DovecotBackend._write_sieve
+    storage_host = backend_module.storage_host
 
-    def held_sieve_write(self, address, script):
-        write_sieve(self, address, script)
+    def held_inside(address):  # asked after the row is written, before the commit
         if threading.current_thread().name == "newer":  # inside the newer push's transaction
             inside.set()
             assert release.wait(30)
+        return storage_host(address)
 
-    monkeypatch.setattr(DovecotBackend, "_write_sieve", held_sieve_write)
+    monkeypatch.setattr(backend_module, "storage_host", held_inside)
     errors: list[BaseException] = []
 
     def push(state):
