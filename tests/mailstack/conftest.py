@@ -6,6 +6,7 @@ import email
 import imaplib
 import os
 import poplib
+import re
 import secrets
 import shutil
 import signal
@@ -22,8 +23,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import make_password
 
 from tempusmail.celery import worker_command
+from tempusmail.mailbackend import AccountState
 from tests.conftest import PASSWORD, ROOT, need
 
 from .dnsstub import NxdomainServer
@@ -389,18 +392,49 @@ POP_REFUSAL = b"-ERR [AUTH] Authentication failed."
 SMTP_AUTH_REFUSAL = 535
 
 
-def imap_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:
-    """True if the login is let in; False for Dovecot's refusal; anything else fails."""
+def base_state(address: str, version: int, **changes) -> AccountState:
+    """An active mailbox's full state, pushed straight through the adapter (no panel row)."""
+    values = {
+        "address": address,
+        "password_hash": make_password(PASSWORD),
+        "active": True,
+        "quota_bytes": 10 * 2**20,
+        "services": frozenset({"imap", "pop", "smtp"}),
+        "allowed_networks": (),
+        "forward_to": (),
+        "forward_keep_copy": True,
+        "aliases": (),
+        "autoresponder": None,
+        "spam_to_inbox": False,
+        "reject_all": False,
+        "reject_message": "",
+        "daily_send_limit": 50,
+        "version": version,
+    }
+    return AccountState(**{**values, **changes})
+
+
+def login_answer(stack, address: str, password: str = PASSWORD, source: str | None = None) -> str:
+    """Dovecot's answer to an IMAP login ("OK", or its refusal without the timestamp it
+    appends to failures)."""
     client = IMAP(stack.port("IMAP"), source)
     try:
-        client.login(address, password)
+        typ, _data = client.login(address, password)
     except imaplib.IMAP4.error as exc:
-        assert IMAP_REFUSAL in str(exc), f"IMAP login {address}: {exc}"
-        return False
+        return re.sub(r" \[\S+:[^\]]*\]$", "", str(exc.args[0], "utf-8", "replace"))
     finally:
         with contextlib.suppress(Exception):
             client.logout()
-    return True
+    return typ
+
+
+def imap_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:
+    """True if the login is let in; False for Dovecot's refusal; anything else fails."""
+    answer = login_answer(stack, address, password, source)
+    if answer == "OK":
+        return True
+    assert IMAP_REFUSAL in answer, f"IMAP login {address}: {answer}"
+    return False
 
 
 def pop_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:

@@ -24,6 +24,7 @@ from tests.conftest import PASSWORD, wait_until
 
 from .conftest import (
     IMAP,
+    base_state,
     imap_ok,
     mailbox_subjects,
     message,
@@ -328,23 +329,3 @@ def test_what_postfix_does_with_the_loops_the_panel_refuses(stack, mail_worker):
     loop(keep_copy=True, version=2)
     send(stack, "someone@outside.test", "loop2@loop.example", "stops at loop1")
     wait_subject(stack, "loop1@loop.example", "stops at loop1")
-
-
-def base_state(address: str, version: int) -> AccountState:
-    return AccountState(
-        address=address,
-        password_hash=make_password(PASSWORD),
-        active=True,
-        quota_bytes=10 * 2**20,
-        services=frozenset({"imap", "pop", "smtp"}),
-        allowed_networks=(),
-        forward_to=(),
-        forward_keep_copy=True,
-        aliases=(),
-        autoresponder=None,
-        spam_to_inbox=False,
-        reject_all=False,
-        reject_message="",
-        daily_send_limit=50,
-        version=version,
-    )

@@ -3,7 +3,6 @@ middle of pushing, the broker down at save time. Every account must end Online w
 verify_backend reporting no drift: nothing lost, nothing stale."""
 
 import contextlib
-import imaplib
 import io
 import os
 import re
@@ -28,6 +27,7 @@ from .conftest import (
     IMAP,
     free_ports,
     imap_ok,
+    login_answer,
     pop_ok,
     send,
     smtp_auth_ok,
@@ -138,19 +138,6 @@ def test_verify_backend_reports_and_repairs_domain_rows(
 
 
 TEMPFAIL = "[UNAVAILABLE] Temporary authentication failure."
-
-
-def login_answer(stack, address: str) -> str:
-    """Dovecot's answer to a login, without the timestamp it appends to failures."""
-    client = IMAP(stack.port("IMAP"))
-    try:
-        typ, data = client.login(address, PASSWORD)
-    except imaplib.IMAP4.error as exc:
-        return re.sub(r" \[\S+:[^\]]*\]$", "", exc.args[0].decode())
-    finally:
-        with contextlib.suppress(Exception):
-            client.logout()
-    return typ
 
 
 def test_the_directory_file_away_and_back_heals_within_seconds(

@@ -8,13 +8,11 @@ import socket
 import ssl
 
 import pytest
-from django.contrib.auth.hashers import make_password
 
-from tempusmail.mailbackend import AccountState
 from tempusmail.mailbackend.dovecot import DovecotBackend
 from tests.conftest import PASSWORD, wait_until
 
-from .conftest import IMAP, POP, message, run_stack, tls_context
+from .conftest import IMAP, POP, base_state, message, run_stack, tls_context
 
 pytestmark = pytest.mark.mailstack
 ADDRESS = "tls1@tls.example"
@@ -27,23 +25,7 @@ REMOTE = "127.0.0.2"
 def tls_stack():
     with run_stack(PLAINTEXT_AUTH="no") as stack:
         DovecotBackend().apply_account(
-            AccountState(
-                address=ADDRESS,
-                password_hash=make_password(PASSWORD),
-                active=True,
-                quota_bytes=10 * 2**20,
-                services=frozenset({"imap", "pop", "smtp"}),
-                allowed_networks=(),
-                forward_to=(),
-                forward_keep_copy=False,
-                aliases=(),
-                autoresponder=None,
-                spam_to_inbox=False,
-                reject_all=False,
-                reject_message="",
-                daily_send_limit=100,
-                version=1,
-            )
+            base_state(ADDRESS, 1, forward_keep_copy=False, daily_send_limit=100)
         )
         yield stack
 
