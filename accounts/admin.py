@@ -2,15 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 
 from domains import services as domain_services
-from domains.models import SERVICE_CHOICES, Role, Verification
+from domains.models import SERVICE_CHOICES, Role
+from tempusmail.models import Status
 
 from . import services
 from .forms import LinesField
-from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount, Group, User
+from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount, Group, User, status_conditions
 
 
 @admin.register(User)
@@ -44,29 +44,13 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [
-            ("waiting", "Waiting for domain verification"),
-            ("updating", "Updating"),
-            ("online", "Online"),
-            ("offline", "Offline"),
-            ("error", "Push failing"),
-        ]
+        return [*((status.value, status.label) for status in Status), ("error", "Push failing")]
 
     def queryset(self, request, queryset):
-        updating = Q(applied_version__lt=F("desired_version")) | Q(deleting=True)
-        waiting = Q(deleting=False) & ~Q(domain__verification=Verification.VERIFIED)
-        match self.value():
-            case "waiting":
-                return queryset.filter(waiting)
-            case "updating":
-                return queryset.exclude(waiting).filter(updating)
-            case "online":
-                return queryset.exclude(waiting).exclude(updating).filter(is_active=True)
-            case "offline":
-                return queryset.exclude(waiting).exclude(updating).filter(is_active=False)
-            case "error":
-                return queryset.exclude(last_error="")
-        return queryset
+        if self.value() == "error":
+            return queryset.exclude(last_error="")
+        condition = status_conditions().get(self.value())
+        return queryset if condition is None else queryset.filter(condition)
 
 
 class AliasInline(admin.TabularInline):

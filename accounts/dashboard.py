@@ -5,13 +5,13 @@ queries whatever the organization's size; the charts are SVG drawn on the server
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Sum
 from django.utils import timezone
 
 from domains.models import Domain, DomainSentDay, Organization, Verification
 from tempusmail.models import Status
 
-from .models import EmailAccount, Group
+from .models import EmailAccount, Group, status_conditions
 
 DAYS = 30
 NEAR_QUOTA = 0.9  # used / capacity from which an account is listed as nearly full
@@ -33,16 +33,9 @@ class Bar:
 def status_counts(organization: Organization) -> list[tuple[str, str, int]]:
     """(status, label, count) in the order the account list shows them; the same rules as
     EmailAccount.status, counted in one query."""
-    verified = Q(domain__verification=Verification.VERIFIED)
-    live = Q(deleting=False) & verified & Q(applied_version__gte=F("desired_version"))
+    conditions = status_conditions()
     counts = EmailAccount.objects.filter(organization=organization).aggregate(
-        online=Count("pk", filter=live & Q(is_active=True)),
-        offline=Count("pk", filter=live & Q(is_active=False)),
-        updating=Count(
-            "pk",
-            filter=Q(deleting=True) | (verified & Q(applied_version__lt=F("desired_version"))),
-        ),
-        waiting=Count("pk", filter=Q(deleting=False) & ~verified),
+        **{status: Count("pk", filter=condition) for status, condition in conditions.items()}
     )
     order = (Status.ONLINE, Status.UPDATING, Status.OFFLINE, Status.WAITING)
     return [(s.value, s.label, counts[s.value]) for s in order]

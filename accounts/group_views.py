@@ -6,20 +6,15 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import choose_organization_for, role_flags
 from tempusmail.tenancy import not_found
-from tempusmail.views import add_service_error
+from tempusmail.views import add_service_error, org_url
 
 from . import forms, groups
 from .access import get_group_for
-
-
-def _org_url(name: str, organization) -> str:
-    return f"{reverse(name)}?org={organization.pk}"
 
 
 @login_required
@@ -84,7 +79,7 @@ def _detail(request, group, *, form=None, member_form=None, status=200):
             "page": page,
             "form": form or forms.GroupRenameForm(initial={"name": group.name}),
             "member_form": member_form or forms.GroupMemberForm(),
-            "list_url": _org_url("accounts:groups", group.organization),
+            "list_url": org_url("accounts:groups", group.organization),
             **role_flags(group.member_role),
         },
         status=status,
@@ -129,4 +124,4 @@ def group_delete(request, pk):
     organization = group.organization
     groups.group_delete(group=group)
     messages.success(request, _("Group %(address)s deleted.") % {"address": group.address})
-    return redirect(_org_url("accounts:groups", organization))
+    return redirect(org_url("accounts:groups", organization))

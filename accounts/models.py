@@ -6,11 +6,12 @@ from decimal import Decimal
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from domains.models import Domain, Organization, SubscriptionType
+from domains.models import Domain, Organization, SubscriptionType, Verification
 from tempusmail.mailbackend.base import SERVICES
 from tempusmail.models import Provisioned, Status
 
@@ -204,7 +205,8 @@ class EmailAccount(Provisioned):
 
     @property
     def status(self) -> str:
-        """Uses the domain: list pages give every row the one domain they show."""
+        """Uses the domain: list pages give every row the one domain they show. The same rules
+        as SQL conditions: `status_conditions`."""
         if self.deleting:
             return Status.UPDATING
         if not self.domain.is_verified:
@@ -396,3 +398,17 @@ class BulkJobItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.line or self.address}"
+
+
+def status_conditions() -> dict[str, Q]:
+    """`EmailAccount.status` as query conditions (the admin's filter, the overview's counts):
+    every account matches exactly one of them."""
+    verified = Q(domain__verification=Verification.VERIFIED)
+    applied = Q(applied_version__gte=F("desired_version"))
+    live = Q(deleting=False) & verified & applied
+    return {
+        Status.WAITING: Q(deleting=False) & ~verified,
+        Status.UPDATING: Q(deleting=True) | (verified & ~applied),
+        Status.ONLINE: live & Q(is_active=True),
+        Status.OFFLINE: live & Q(is_active=False),
+    }

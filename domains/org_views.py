@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tempusmail.views import add_service_error
+from tempusmail.views import add_service_error, org_url
 
 from . import billing, members
 from .access import choose_organization_for, get_invitation_for, get_membership_for, role_flags
@@ -27,15 +27,11 @@ def _wanted(request):
     return request.GET.get("org") or request.POST.get("org")
 
 
-def _org_url(name: str, organization) -> str:
-    return f"{reverse(name)}?org={organization.pk}"
-
-
 @login_required
 def organization_home(request):
     """The Organization menu lands on the overview (accounts.views.organization_dashboard)."""
     organization, _all = choose_organization_for(request.user, _wanted(request))
-    return redirect(_org_url("accounts:dashboard", organization))
+    return redirect(org_url("accounts:dashboard", organization))
 
 
 # --- credit --------------------------------------------------------------------------------
@@ -189,7 +185,7 @@ def member_role(request, pk):
                 messages.info(request, _("Nothing changed."))
     else:
         messages.error(request, _("Choose a role."))
-    return redirect(_org_url("organization:members", membership.organization))
+    return redirect(org_url("organization:members", membership.organization))
 
 
 @login_required
@@ -204,7 +200,7 @@ def member_remove(request, pk):
         messages.success(request, _("%(email)s removed.") % {"email": membership.user.email})
         if membership.user_id == request.user.pk:
             return redirect("home")
-    return redirect(_org_url("organization:members", membership.organization))
+    return redirect(org_url("organization:members", membership.organization))
 
 
 @login_required
@@ -213,7 +209,7 @@ def invitation_revoke(request, pk):
     invitation: Invitation = get_invitation_for(request.user, pk)
     members.invitation_revoke(invitation=invitation)
     messages.success(request, _("Invitation to %(email)s revoked.") % {"email": invitation.email})
-    return redirect(_org_url("organization:members", invitation.organization))
+    return redirect(org_url("organization:members", invitation.organization))
 
 
 @login_required
@@ -226,4 +222,4 @@ def members_2fa(request):
             organization=organization, required=form.cleaned_data["members_require_2fa"]
         )
         messages.success(request, _("Settings saved.") if changed else _("Nothing changed."))
-    return redirect(_org_url("organization:members", organization))
+    return redirect(org_url("organization:members", organization))

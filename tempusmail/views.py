@@ -17,6 +17,11 @@ def add_service_error(form: Form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+def org_url(name: str, organization) -> str:
+    """A page of the organization menu for one of the user's organizations (`?org=`)."""
+    return f"{reverse(name)}?org={organization.pk}"
+
+
 def home_url(user) -> str:
     """Where a signed-in person lands: mailbox owners in the portal, admins in the panel."""
     if hasattr(user, "mailbox") and not user.memberships.exists():

@@ -3,8 +3,9 @@ expansion is replaced whole, a stale push is ignored, removal leaves mailboxes a
 
 import pytest
 
-from tempusmail.mailbackend import AccountState, BackendError, GroupState
+from tempusmail.mailbackend import BackendError, GroupState
 from tempusmail.mailbackend.dovecot import DovecotBackend
+from tests.states import account_state
 
 
 @pytest.fixture
@@ -37,23 +38,7 @@ def test_the_expansion_is_replaced_whole_and_stale_pushes_are_ignored(backend):
 
 def test_a_group_never_overwrites_a_mailbox(backend):
     backend.apply_account(
-        AccountState(
-            address="box@a.example",
-            password_hash="!",
-            active=True,
-            quota_bytes=0,
-            services=frozenset({"imap"}),
-            allowed_networks=(),
-            forward_to=("else@b.example",),
-            forward_keep_copy=False,
-            aliases=(),
-            autoresponder=None,
-            spam_to_inbox=False,
-            reject_all=False,
-            reject_message="",
-            daily_send_limit=10,
-            version=1,
-        )
+        account_state("box@a.example", forward_to=("else@b.example",), forward_keep_copy=False)
     )
     with pytest.raises(BackendError, match=r"^box@a\.example is a mailbox, not a group$"):
         backend.apply_group(GroupState("box@a.example", ("a@a.example",), 1))

@@ -17,30 +17,14 @@ from tempusmail.mailbackend import (
 )
 from tempusmail.mailbackend.dovecot import DovecotBackend, mailbox_row
 from tempusmail.mailbackend.dovecot.directory import Directory
+from tests.states import account_state
 
-HASH = "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 ADDRESS = "ann@a.example"
 
 
 def state(**changes) -> AccountState:
-    values = {
-        "address": ADDRESS,
-        "password_hash": HASH,
-        "active": True,
-        "quota_bytes": 1024**3,
-        "services": frozenset({"imap", "pop", "smtp"}),
-        "allowed_networks": (),
-        "forward_to": (),
-        "forward_keep_copy": False,
-        "aliases": (),
-        "autoresponder": None,
-        "spam_to_inbox": False,
-        "reject_all": False,
-        "reject_message": "",
-        "daily_send_limit": 100,
-        "version": 1,
-    }
-    return AccountState(**{**values, **changes})
+    values = {"quota_bytes": 1024**3, "forward_keep_copy": False, "daily_send_limit": 100}
+    return account_state(**{"address": ADDRESS, **values, **changes})
 
 
 NEWER = state(

@@ -28,6 +28,7 @@ from django.contrib.auth.hashers import make_password
 from tempusmail.celery import worker_command
 from tempusmail.mailbackend import AccountState
 from tests.conftest import PASSWORD, ROOT, need
+from tests.states import account_state
 
 from .dnsstub import NxdomainServer
 
@@ -393,25 +394,9 @@ SMTP_AUTH_REFUSAL = 535
 
 
 def base_state(address: str, version: int, **changes) -> AccountState:
-    """An active mailbox's full state, pushed straight through the adapter (no panel row)."""
-    values = {
-        "address": address,
-        "password_hash": make_password(PASSWORD),
-        "active": True,
-        "quota_bytes": 10 * 2**20,
-        "services": frozenset({"imap", "pop", "smtp"}),
-        "allowed_networks": (),
-        "forward_to": (),
-        "forward_keep_copy": True,
-        "aliases": (),
-        "autoresponder": None,
-        "spam_to_inbox": False,
-        "reject_all": False,
-        "reject_message": "",
-        "daily_send_limit": 50,
-        "version": version,
-    }
-    return AccountState(**{**values, **changes})
+    """An active mailbox's full state that logs in with PASSWORD, pushed straight through the
+    adapter (no panel row)."""
+    return account_state(address, version, password_hash=make_password(PASSWORD), **changes)
 
 
 def login_answer(stack, address: str, password: str = PASSWORD, source: str | None = None) -> str:

@@ -9,29 +9,19 @@ from tempusmail.mailbackend.dovecot import (
     mailbox_row,
     sieve_script,
 )
-
-HASH = "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+from tests.states import HASH, account_state
 
 
 def state(**changes) -> AccountState:
     values = {
-        "address": "ann@a.example",
-        "password_hash": HASH,
-        "active": True,
         "quota_bytes": 1024,
         "services": frozenset({"imap", "smtp"}),
         "allowed_networks": ("10.0.0.0/8", "2001:db8::/32"),
-        "forward_to": (),
-        "forward_keep_copy": True,
         "aliases": ("sales@a.example",),
-        "autoresponder": None,
-        "spam_to_inbox": False,
-        "reject_all": False,
-        "reject_message": "",
         "daily_send_limit": 10,
         "version": 4,
     }
-    return AccountState(**{**values, **changes})
+    return account_state(**{**values, **changes})
 
 
 def test_the_panel_hash_is_pushed_as_the_same_phc_string_under_argon2id():

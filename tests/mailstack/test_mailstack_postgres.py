@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import make_password
 from tempusmail.mailbackend import AccountState
 from tempusmail.mailbackend.dovecot import DovecotBackend
 from tests.conftest import PASSWORD, need
+from tests.states import account_state
 
 from .conftest import imap_ok, pop_ok, run_stack, send, wait_subject
 
@@ -42,24 +43,7 @@ def pg_stack():
 
 
 def state(address: str, version: int = 1, **changes) -> AccountState:
-    values = {
-        "address": address,
-        "password_hash": make_password(PASSWORD),
-        "active": True,
-        "quota_bytes": 10 * 2**20,
-        "services": frozenset({"imap", "pop", "smtp"}),
-        "allowed_networks": (),
-        "forward_to": (),
-        "forward_keep_copy": True,
-        "aliases": (),
-        "autoresponder": None,
-        "spam_to_inbox": False,
-        "reject_all": False,
-        "reject_message": "",
-        "daily_send_limit": 50,
-        "version": version,
-    }
-    return AccountState(**{**values, **changes})
+    return account_state(address, version, password_hash=make_password(PASSWORD), **changes)
 
 
 def test_postgres_directory_logins_delivery_and_stale_push(pg_stack, settings):
