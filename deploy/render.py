@@ -63,6 +63,9 @@ DEFAULTS = {
     "WEBMAIL_PORT": "10080",
     "DAV_PORT": "10232",
     "XMPP_PORT": "10222",
+    # Where the mail adapter closes a user's XMPP sessions, and its key (empty: a random one).
+    "XMPP_ADMIN_PORT": "10281",
+    "XMPP_ADMIN_KEY": "",
     "XMPP_DATA_DIR": "",
     "PANEL_URL": "http://127.0.0.1:8000",
     "SERVICES_API_KEY": "",
@@ -210,6 +213,7 @@ def settings(out: Path, overrides: dict[str, str]) -> dict[str, str]:
     # across renders only if given (a new key ends open webmail sessions, nothing else).
     values["ROUNDCUBE_DES_KEY"] = values["ROUNDCUBE_DES_KEY"] or secrets.token_hex(12)
     values["DOVEADM_API_KEY"] = values["DOVEADM_API_KEY"] or secrets.token_hex(24)
+    values["XMPP_ADMIN_KEY"] = values["XMPP_ADMIN_KEY"] or secrets.token_hex(24)
     values["MAIL_DIRECTORY_URL"] = values["MAIL_DIRECTORY_URL"] or f"sqlite:///{root}/directory.db"
     values["PROXY_FIELDS"] = proxy_fields(values)
     proxy = values["DOVECOT_ROLE"] == "proxy"

@@ -59,13 +59,16 @@ fi
 # panel reads these two files when DOVEADM_HOSTS and DOVEADM_API_KEY are unset.
 [ -s "$VAR_DIR/doveadm-api-key" ] || (umask 077; $PY -c 'import secrets; print(secrets.token_hex(24))' >"$VAR_DIR/doveadm-api-key")
 echo "dev=http://127.0.0.1:${TM_DOVEADM_HTTP_PORT:-10808}" >"$VAR_DIR/doveadm-hosts"
+# And Prosody's admin endpoint, where a user's chat sessions are closed when XMPP access goes.
+[ -s "$VAR_DIR/xmpp-admin-key" ] || (umask 077; $PY -c 'import secrets; print(secrets.token_hex(24))' >"$VAR_DIR/xmpp-admin-key")
+echo "http://127.0.0.1:${TM_XMPP_ADMIN_PORT:-10281}" >"$VAR_DIR/xmpp-admin-url"
 [ -s "$OUT/roundcube-des-key" ] || (umask 077; mkdir -p "$OUT"; $PY -c 'import secrets; print(secrets.token_hex(12))' >"$OUT/roundcube-des-key")
 RENDERED="$($PY deploy/render.py "$OUT" MAIL_ROOT="$MAIL_ROOT" \
   MAIL_DIRECTORY_URL="$MAIL_DIRECTORY_URL" DKIM_KEY_DIR="$DKIM_KEY_DIR" MAIL_UID="$MAIL_UID" \
   MAIL_GID="$MAIL_UID" POLICY_PORT="$POLICY_PORT" INSTANCE=dev \
   PANEL_URL="${PANEL_URL:-http://127.0.0.1:8000}" SERVICES_API_KEY="$SERVICES_API_KEY" \
   ROUNDCUBE_DES_KEY="$(cat "$OUT/roundcube-des-key")" \
-  DOVEADM_API_KEY="$(cat "$VAR_DIR/doveadm-api-key")")"
+  DOVEADM_API_KEY="$(cat "$VAR_DIR/doveadm-api-key")" XMPP_ADMIN_KEY="$(cat "$VAR_DIR/xmpp-admin-key")")"
 value() { printf '%s\n' "$RENDERED" | sed -n "s/^$1=//p"; }
 deploy/tls-selfsigned.sh "$(value TLS_CERT)" "$(value TLS_KEY)" "$(value HOSTNAME)"
 MAIL_ROOT="$MAIL_ROOT" MAIL_DIRECTORY_URL="$MAIL_DIRECTORY_URL" $PY -m tempusmail.mailbackend.dovecot init

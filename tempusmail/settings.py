@@ -224,22 +224,26 @@ MAIL_ROOT = Path(os.environ.get("MAIL_ROOT", VAR_DIR / "mail"))
 MAIL_DIRECTORY_URL = os.environ.get("MAIL_DIRECTORY_URL", f"sqlite:///{MAIL_ROOT}/directory.db")
 DOVEADM = os.environ.get("DOVEADM", "doveadm")
 DOVECOT_CONFIG = os.environ.get("DOVECOT_CONFIG", str(VAR_DIR / "mailstack" / "dovecot.conf"))
+
+
 # The mail hosts (docs/operations.md): each Dovecot's doveadm HTTP API, as "name=url" entries
 # separated by spaces or commas ("mx1=http://10.0.0.11:10808 mx2=http://10.0.0.12:10808"),
 # all with DOVEADM_API_KEY. Every push is confirmed by every host; a host that does not answer
 # keeps the account Updating, named in its error, until a retry (or the reconciler's) reaches
 # it. Empty: the one Dovecot on this machine, through DOVEADM and DOVECOT_CONFIG.
 # Unset: what `make mailstack` wrote into var/ for its one host (its API on 127.0.0.1:10808).
-_DOVEADM_FILES = {name: VAR_DIR / f"doveadm-{name}" for name in ("hosts", "api-key")}
-
-
 def _dev_value(name: str) -> str:
-    path = _DOVEADM_FILES[name]
+    path = VAR_DIR / name
     return path.read_text().strip() if path.is_file() else ""
 
 
-DOVEADM_HOSTS = os.environ.get("DOVEADM_HOSTS", _dev_value("hosts"))
-DOVEADM_API_KEY = os.environ.get("DOVEADM_API_KEY", _dev_value("api-key"))
+DOVEADM_HOSTS = os.environ.get("DOVEADM_HOSTS", _dev_value("doveadm-hosts"))
+DOVEADM_API_KEY = os.environ.get("DOVEADM_API_KEY", _dev_value("doveadm-api-key"))
+# Prosody's admin endpoint (deploy/prosody, mod_tempusmail_admin): a user whose XMPP access goes
+# has the open chat sessions closed there. Empty: no XMPP server to tell. Unset: what
+# `make mailstack` wrote into var/ for its Prosody.
+XMPP_ADMIN_URL = os.environ.get("XMPP_ADMIN_URL", _dev_value("xmpp-admin-url"))
+XMPP_ADMIN_KEY = os.environ.get("XMPP_ADMIN_KEY", _dev_value("xmpp-admin-key"))
 # Behind a Dovecot proxy: the hosts' addresses (as the proxy reaches them) a new mailbox is
 # stored on, one chosen per address; written to the directory's mailbox.host column, which the
 # proxy's passdb answers as its `host` field. Empty: no column value (one host).

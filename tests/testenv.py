@@ -30,8 +30,8 @@ if "CELERY_BROKER_URL" not in os.environ:
         os.environ.setdefault("TEMPUSMAIL_VAR_DIR", tempfile.mkdtemp(prefix="tempusmail-test-"))
 os.environ.setdefault("MAIL_BACKEND", "memory")
 # Not the hosts `make mailstack` wrote into var/: tests that reach mail hosts name them.
-os.environ.setdefault("DOVEADM_HOSTS", "")
-os.environ.setdefault("DOVEADM_API_KEY", "")
+for name in ("DOVEADM_HOSTS", "DOVEADM_API_KEY", "XMPP_ADMIN_URL", "XMPP_ADMIN_KEY"):
+    os.environ.setdefault(name, "")
 # Several test runs may share this machine: each gets its own test database and task queue.
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_tempusmail_{os.getpid()}")
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{os.getpid()}")

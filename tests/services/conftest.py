@@ -39,7 +39,8 @@ def services_stack(live_server):
     django_settings.SERVICES_API_KEY = SERVICES_API_KEY  # the live server reads it per request
     with run_stack() as stack:
         base = stack.dir
-        ports = dict(zip(["WEBMAIL", "DAV", "XMPP"], free_ports(3), strict=True))
+        names = ["WEBMAIL", "DAV", "XMPP", "XMPP_ADMIN"]
+        ports = dict(zip(names, free_ports(len(names)), strict=True))
         keep = {*render.DEFAULTS, "RUN_DIR", "LOG_DIR", "QUEUE_DIR"}
         values = render.render(
             base,
@@ -52,6 +53,8 @@ def services_stack(live_server):
             only=("roundcube", "radicale", "prosody"),
         )
         stack.values.update(values)
+        stack.env["XMPP_ADMIN_URL"] = f"http://127.0.0.1:{ports['XMPP_ADMIN']}"
+        stack.env["XMPP_ADMIN_KEY"] = values["XMPP_ADMIN_KEY"]
         procs = []
         try:
             public = tree.build(

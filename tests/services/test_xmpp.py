@@ -2,12 +2,16 @@
 accounts exchange a message with a real client library (slixmpp)."""
 
 import asyncio
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from slixmpp import ClientXMPP
 
 from accounts import services as account_services
+from accounts.models import EmailAccount
 from tests.conftest import PASSWORD, wait_until
 
 from .conftest import port, push
@@ -27,7 +31,9 @@ class Client(ClientXMPP):
         self.enable_plaintext = True
         self.outcome: asyncio.Future = asyncio.get_event_loop().create_future()
         self.received: list[tuple[str, str]] = []
+        self.ended: asyncio.Future = asyncio.get_event_loop().create_future()
         self.add_event_handler("session_start", self._started)
+        self.add_event_handler("disconnected", self._ended)
         self.add_event_handler("failed_auth", self._failed)
         self.add_event_handler("message", self._message)
 
@@ -35,6 +41,10 @@ class Client(ClientXMPP):
         self.send_presence()
         if not self.outcome.done():
             self.outcome.set_result(True)
+
+    def _ended(self, _event) -> None:
+        if not self.ended.done():
+            self.ended.set_result(True)
 
     def _failed(self, _event) -> None:
         if not self.outcome.done():
@@ -117,3 +127,53 @@ def test_xmpp_off_or_deactivated_fails_authentication(services, domain_a, make_a
     account_services.account_deactivate(account=account)
     push(account)
     assert not login_ok(services, account.address)
+
+
+@pytest.mark.parametrize("change", ["xmpp off", "deactivated", "deleted"])
+def test_open_chat_sessions_are_closed_when_access_goes(services, domain_a, make_account, change):
+    """Dovecot refuses the next login; the chat already open ends too, the colleague's stays."""
+    account, colleague = make_account(domain_a, "chat4"), make_account(domain_a, "chat5")
+    push(account, colleague)
+    wait_host(services, "a.example")
+
+    def take_access_away() -> None:  # in another thread: close its database connection
+        try:
+            if change == "xmpp off":
+                without = [s for s in account.services if s != "xmpp"]
+                account_services.account_update(account=account, values={"services": without})
+            else:
+                account_services.account_deactivate(account=account)
+                if change == "deleted":
+                    held = EmailAccount.objects.get(pk=account.pk)
+                    account_services.account_delete(account=held)
+            push(account)
+        finally:
+            connection.close()
+
+    async def scenario() -> tuple[bool, bool]:
+        mine = await _login(services, account.address)
+        theirs = await _login(services, colleague.address)
+        assert mine.outcome.result() and theirs.outcome.result()
+        await asyncio.get_running_loop().run_in_executor(None, take_access_away)
+        await asyncio.wait_for(mine.ended, 15)  # fails the test if the session stays open
+        await asyncio.sleep(0.5)  # the colleague's session had the same chance to be closed
+        still_open = not theirs.ended.done()
+        await theirs.disconnect()
+        return mine.ended.result(), still_open
+
+    assert run(scenario()) == (True, True)
+
+
+def test_the_admin_endpoint_answers_only_to_its_key(services):
+    url = f"http://127.0.0.1:{port(services, 'XMPP_ADMIN')}/tempusmail/kick"
+    for header in ({}, {"Authorization": "Bearer wrong-key-of-enough-length"}):
+        request = urllib.request.Request(url, data=b"x@a.example", headers=header)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310 - a loopback test server
+        assert refused.value.code == 401
+    key = services.values["XMPP_ADMIN_KEY"]
+    request = urllib.request.Request(
+        url, data=b"nobody@a.example", headers={"Authorization": f"Bearer {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+        assert (answer.status, answer.read()) == (200, b"0")

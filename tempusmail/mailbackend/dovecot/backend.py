@@ -54,7 +54,7 @@ from .schema import (
     SIEVE_VIEW,
     UPSERT_MAILBOX,
 )
-from .xmpp import HOSTS_FILE, write_hosts
+from .xmpp import HOSTS_FILE, close_sessions, write_hosts
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +231,8 @@ class DovecotBackend:
         # after may fail (a mail host or Redis down) and is retried; the account stays
         # Updating until then, its error naming the host that lags.
         self.tell_hosts(state.address, kick=not state.active)  # kick: end IMAP/POP3 sessions
+        if not state.active or "xmpp" not in state.services:
+            close_sessions([state.address])
         self._set_limit(state)
 
     def remove_account(self, address: str, *, identity: int = 0) -> None:
@@ -244,6 +246,7 @@ class DovecotBackend:
                 return
             db.execute("UPDATE mailbox SET active = 0 WHERE address = ?", (address,))
         self.tell_hosts(address, kick=True, purge=True)
+        close_sessions([address])
         with self.connect() as db, db.transaction(address):
             if not self._removes(db, address, identity):
                 return

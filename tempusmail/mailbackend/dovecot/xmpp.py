@@ -1,10 +1,15 @@
-"""The XMPP server's virtual hosts: one per active mail domain (deploy/prosody reads the file
-and applies its changes without a restart)."""
+"""The XMPP server: its virtual hosts, one per active mail domain (deploy/prosody reads the
+file and applies its changes without a restart), and the sessions closed when a user's XMPP
+access goes."""
 
+import http.client
 import os
 import re
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 from ..base import BackendError
 
@@ -33,3 +38,27 @@ def write_hosts(path: Path, names: list[str]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise BackendError(f"could not write the XMPP hosts file: {exc}") from exc
+
+
+def close_sessions(addresses: list[str]) -> None:
+    """Close these users' open XMPP sessions (deploy/prosody, mod_tempusmail_admin): Dovecot
+    refuses their next login, this ends the chats already open. Without XMPP_ADMIN_URL there
+    is no XMPP server to tell."""
+    url = settings.XMPP_ADMIN_URL
+    if not url or not addresses:
+        return
+    parts = urlsplit(url)
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    headers = {"Authorization": f"Bearer {settings.XMPP_ADMIN_KEY}", "Content-Type": "text/plain"}
+    conn = cls(parts.hostname, parts.port, timeout=settings.DOVEADM_TIMEOUT)
+    try:
+        path = parts.path.rstrip("/") + "/tempusmail/kick"
+        conn.request("POST", path, "\n".join(addresses).encode(), headers)
+        response = conn.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise BackendError(f"the XMPP server did not answer ({exc or type(exc).__name__})") from exc
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise BackendError(f"the XMPP server refused to close sessions (HTTP {response.status})")
