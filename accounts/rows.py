@@ -16,7 +16,8 @@ import jinja2
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.formats import date_format
+from django.utils import dateformat
+from django.utils.formats import get_format
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext, pgettext
@@ -76,6 +77,8 @@ class RowRenderer:
         self.domain = domain
         self.can_write, self.can_manage = can_write, can_manage
         self.status_labels = {status: str(status.label) for status in Status}
+        self.date_format = get_format("SHORT_DATETIME_FORMAT")  # the language's, looked up once
+        self.quotas: dict[int, str] = {}
         self.select_format = gettext("Select %(address)s")
         self.used_format = gettext("%(percent)s %% used")
         self.urls = {
@@ -100,6 +103,12 @@ class RowRenderer:
             "delete": gettext("Delete"),
         }
 
+    def quota(self, mb: int) -> str:
+        """A domain offers a few sizes: each is formatted once a request."""
+        if mb not in self.quotas:
+            self.quotas[mb] = filesizeformat(mb * 1024 * 1024)
+        return self.quotas[mb]
+
     def url(self, name: str, pk: int) -> str:
         head, tail = self.urls[name]
         return f"{head}{pk}{tail}"
@@ -119,9 +128,9 @@ class RowRenderer:
             percent=percent,
             used_label=self.used_format % {"percent": percent},
             storage=filesizeformat(account.storage_used_bytes),
-            quota=filesizeformat(account.quota_bytes),
+            quota=self.quota(account.quota_mb),
             stale=account.usage_stale,
-            last_access=date_format(localtime(account.last_login_at), "SHORT_DATETIME_FORMAT")
+            last_access=dateformat.format(localtime(account.last_login_at), self.date_format)
             if account.last_login_at
             else "",
             sent_24h=account.sent_24h,
