@@ -45,7 +45,7 @@ def _pattern(name: str, *args: int) -> tuple[str, str]:
     return head, tail
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
     pk: int
     status: str
