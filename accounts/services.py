@@ -276,6 +276,7 @@ def account_create(
         user.save()
         account.user = user
         account.save()
+        Domain.add_to_counters(domain.pk, accounts=1, storage=account.storage_used_bytes)
         for alias_address in alias_addresses:
             _create_alias(account, alias_address)
         _enqueue(account)
@@ -482,6 +483,8 @@ def account_delete(*, account: EmailAccount) -> None:
         subscriptions.refund_unused(organization=org, account=held, now=timezone.now())
         held.deleting = True
         held.save(update_fields=["deleting", *subscriptions.PERIOD_FIELDS])
+        # Off its domain's counters now (collect_usage skips a deleting account).
+        Domain.add_to_counters(held.domain_id, accounts=-1, storage=-held.storage_used_bytes)
         _bump(held)
         bump_groups_of(held)
         audit(action="account.delete", obj=held)

@@ -1,8 +1,11 @@
 """The worker side of accounts: build the full desired state, push it, record it applied;
 the reconciler and the usage collector. Tasks call these; the panel never does."""
 
+from collections import defaultdict
+
 from django.db import transaction
 
+from domains.models import Domain
 from tempusmail.mailbackend import AccountState, Autoresponder, GroupState, get_backend
 from tempusmail.provisioning import mark_applied
 
@@ -98,29 +101,38 @@ USAGE_FIELDS = ["storage_used_bytes", "last_login_at", "sent_24h", "usage_stale"
 
 def collect_usage(*, batch_size: int = 500) -> int:
     """Copy storage used, last access and sent-in-24h from the mail system into the panel.
-    A figure the mail system could not give keeps its last known value, marked stale."""
+    A figure the mail system could not give keeps its last known value, marked stale. Each
+    batch is written under its rows' locks with its domains' storage counters, so a delete
+    meanwhile (which takes the account's storage off its domain) is not counted back."""
     backend = get_backend()
     updated = 0
     qs = (
         EmailAccount.objects.filter(deleting=False)
         .order_by("pk")
-        .only("pk", "address", *USAGE_FIELDS)
+        .only("pk", "address", "domain_id", *USAGE_FIELDS)
     )
     last_pk = 0
     while batch := list(qs.filter(pk__gt=last_pk)[:batch_size]):
         last_pk = batch[-1].pk
         usages = backend.usage([a.address for a in batch])
-        for account in batch:
-            usage = usages.get(account.address)
-            if usage is None:
-                account.usage_stale = True
-                continue
-            if usage.storage_bytes is not None:
-                account.storage_used_bytes = usage.storage_bytes
-            if usage.sent_24h is not None:
-                account.sent_24h = usage.sent_24h
-            account.last_login_at = usage.last_login or account.last_login_at
-            account.usage_stale = usage.storage_bytes is None or usage.sent_24h is None
-        EmailAccount.objects.bulk_update(batch, USAGE_FIELDS)
-        updated += len(batch)
+        with transaction.atomic():
+            held = list(qs.filter(pk__in=[a.pk for a in batch]).select_for_update())
+            growth: dict[int, int] = defaultdict(int)
+            for account in held:
+                usage = usages.get(account.address)
+                if usage is None:
+                    account.usage_stale = True
+                    continue
+                if usage.storage_bytes is not None:
+                    growth[account.domain_id] += usage.storage_bytes - account.storage_used_bytes
+                    account.storage_used_bytes = usage.storage_bytes
+                if usage.sent_24h is not None:
+                    account.sent_24h = usage.sent_24h
+                account.last_login_at = usage.last_login or account.last_login_at
+                account.usage_stale = usage.storage_bytes is None or usage.sent_24h is None
+            EmailAccount.objects.bulk_update(held, USAGE_FIELDS)
+            for domain_id in sorted(growth):  # one order for every run: no deadlock
+                if growth[domain_id]:
+                    Domain.add_to_counters(domain_id, storage=growth[domain_id])
+        updated += len(held)
     return updated

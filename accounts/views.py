@@ -28,6 +28,7 @@ from .access import (
 )
 from .access import may_change_credentials as _may_change_credentials
 from .models import BulkJob, EmailAccount
+from .rows import ACTIONS_FORM, RowRenderer
 from .wizard import STEPS, AccountWizard, Outcome
 
 SORTS = {
@@ -94,8 +95,6 @@ def account_list(request, domain_pk):
             Q(address__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
         )
     page = CappedPaginator(accounts.order_by(order, "pk"), 50).get_page(request.GET.get("page"))
-    for account in page:
-        account.domain = domain  # one domain for the whole page: no per-row query
     flags = role_flags(domain.member_role)
     job = None
     if request.GET.get("job", "").isdigit():  # the bulk job just started: its live progress
@@ -106,10 +105,13 @@ def account_list(request, domain_pk):
         {
             "domain": domain,
             "page": page,
+            "rows": RowRenderer(domain, **flags).render(page),
+            "actions_form": ACTIONS_FORM,
             "q": q,
             "sort": sort,
             "tab": "accounts",
             "job": job,
+            "is_member": True,  # get_domain_for found the user's role (base.html's navigation)
             "bulk_form": forms.BulkForm(domain=domain, can_manage=flags["can_manage"])
             if flags["can_write"]
             else None,
@@ -125,12 +127,7 @@ def account_row(request, domain_pk, pk):
     account = EmailAccount.objects.filter(domain=domain, pk=pk).only(*LIST_FIELDS).first()
     if account is None:
         return HttpResponse("")
-    account.domain = domain
-    return render(
-        request,
-        "accounts/_account_row.html",
-        {"account": account, "domain": domain, **role_flags(domain.member_role)},
-    )
+    return HttpResponse(RowRenderer(domain, **role_flags(domain.member_role)).render([account]))
 
 
 # --- the creation wizard ------------------------------------------------------------------

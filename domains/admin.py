@@ -177,15 +177,8 @@ class DomainAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # domains are added through the panel (plan limits, claimable names)
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_accounts=Count("accounts"))
-
     def delete_one(self, obj) -> None:
         services.domain_delete(domain=obj)
-
-    @admin.display(ordering="n_accounts", description="accounts")
-    def accounts_count(self, obj):
-        return obj.n_accounts
 
     @admin.display(boolean=True)
     def applied(self, obj):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -293,6 +293,12 @@ class Domain(Provisioned):
     )
     verification_answer = models.TextField(blank=True)  # what DNS answered (shown on "wrong")
 
+    # Counters of its accounts not being deleted, so the domain list reads one row a domain
+    # however many mailboxes it holds: kept by accounts.services (create, delete) and
+    # accounts.sync.collect_usage, each with an F() update in the transaction of its change.
+    accounts_count = models.PositiveIntegerField(default=0, editable=False)
+    storage_used_bytes = models.PositiveBigIntegerField(default=0, editable=False)
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -311,6 +317,15 @@ class Domain(Provisioned):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @classmethod
+    def add_to_counters(cls, pk: int, *, accounts: int = 0, storage: int = 0) -> None:
+        """Move the counters by a change's difference, in the caller's transaction (F(): two
+        changes at once both count)."""
+        cls.objects.filter(pk=pk).update(
+            accounts_count=F("accounts_count") + accounts,
+            storage_used_bytes=F("storage_used_bytes") + storage,
+        )
 
     @cached_property
     def display_name(self) -> str:

@@ -1,6 +1,9 @@
 """Domains › domain › Email accounts: who may see it, what a row shows, the live badge."""
 
+import re
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts import services
@@ -123,3 +126,62 @@ def test_pages_of_fifty(client_for, owner, domain_a, plan, make_account):
     second = client.get(url, {"page": 2}).content.decode()
     assert second.count('<tr id="account-') == 2
     assert "user51@a.example" in second
+
+
+def _row_actions(html: str, account) -> tuple[str | None, list[tuple[str, str]]]:
+    """The page's one row-actions form's CSRF token, and the row's buttons that post through
+    it: (formaction, label). What a browser submits without JavaScript."""
+    form = re.search(r'<form id="row-actions" method="post"[^>]*>(.*?)</form>', html, re.S)
+    token = form and re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(1))
+    row = re.search(rf'<tr id="account-{account.pk}".*?</tr>', html, re.S).group(0)
+    buttons = re.findall(
+        r'<button type="submit" form="row-actions" formaction="([^"]+)">([^<]+)</button>', row
+    )
+    return (token.group(1) if token else None), buttons
+
+
+@pytest.mark.parametrize("who", ["owner", "operator", "viewer"])
+def test_row_actions_post_with_the_pages_csrf_token(request, who, domain_a, make_account, applied):
+    """The "More" menu's buttons post through one form a page that carries the CSRF token:
+    the owner deactivates, then reactivates, with a client that checks CSRF as a browser's
+    request is checked; operators and viewers get neither the menu nor the form."""
+    account = applied(make_account(domain_a, "alice"))
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(request.getfixturevalue(who))
+    url = reverse("accounts:list", args=[domain_a.pk])
+    token, buttons = _row_actions(client.get(url).content.decode(), account)
+    if who != "owner":
+        assert token is None and buttons == []
+        return
+    assert buttons == [(reverse("accounts:deactivate", args=[account.pk]), "Deactivate")]
+    assert client.post(buttons[0][0]).status_code == 403  # without the form's token
+    response = client.post(buttons[0][0], {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert not EmailAccount.objects.get(pk=account.pk).is_active
+
+    applied(account)
+    html = client.get(url).content.decode()
+    token, buttons = _row_actions(html, account)
+    assert buttons == [(reverse("accounts:reactivate", args=[account.pk]), "Reactivate")]
+    assert f'<a href="{reverse("accounts:delete", args=[account.pk])}" class="danger">' in html
+    # The live row (swapped into this page by htmx) posts through the same form.
+    live = client.get(reverse("accounts:row", args=[domain_a.pk, account.pk])).content.decode()
+    assert f'form="row-actions" formaction="{buttons[0][0]}"' in live
+    client.post(buttons[0][0], {"csrfmiddlewaretoken": token})
+    assert EmailAccount.objects.get(pk=account.pk).is_active
+
+
+def test_row_text_is_translated_and_escaped(client_for, owner, domain_a, make_account, applied):
+    """The rows' strings come from gettext (the Jinja2 row template holds none): Italian
+    labels; a name with markup is shown as text."""
+    account = applied(make_account(domain_a, "alice"))
+    EmailAccount.objects.filter(pk=account.pk).update(
+        first_name="<b>Al</b>", storage_used_bytes=2 * 1024**3, usage_stale=True
+    )
+    owner.language = "it"
+    owner.save(update_fields=["language"])
+    html = client_for(owner).get(reverse("accounts:list", args=[domain_a.pk])).content.decode()
+    row = re.search(rf'<tr id="account-{account.pk}".*?</tr>', html, re.S).group(0)
+    assert "&lt;b&gt;Al&lt;/b&gt;" in row and "<b>Al" not in row
+    assert 'aria-label="Seleziona alice"' in row and "Mai" in row and "Disattiva" in row
+    assert "(non aggiornati)" in row and "2,0\xa0GB" in row

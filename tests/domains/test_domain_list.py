@@ -3,18 +3,20 @@
 import pytest
 from django.urls import reverse
 
-from accounts.models import EmailAccount
+from accounts import sync
 from domains import services
+from tempusmail.mailbackend.base import Usage
 
 
 @pytest.mark.parametrize("who", ["owner", "operator", "viewer"])
 def test_members_see_their_domains_with_counts_and_storage(
-    request, who, client_for, domain_a, domain_b, make_account
+    request, who, client_for, domain_a, domain_b, make_account, memory_backend
 ):
     member = request.getfixturevalue(who)
     alice = make_account(domain_a, "alice")
     make_account(domain_a, "bruno")
-    EmailAccount.objects.filter(pk=alice.pk).update(storage_used_bytes=5 * 1024 * 1024)
+    memory_backend.usages[alice.address] = Usage(storage_bytes=5 * 1024 * 1024)
+    sync.collect_usage()  # as the periodic usage collector does
     page = client_for(member).get(reverse("domains:list"))
     assert page.status_code == 200
     html = page.content.decode()
