@@ -1,10 +1,11 @@
-"""tempusmail.provisioning.mark_applied: the panel records a pushed version for that row only,
-never an older one over a newer, and a success clears the row's last error."""
+"""tempusmail.provisioning: a push is sent after commit, and a broker that is down is logged for
+the reconciler; mark_applied records a pushed version for that row only, never an older one
+over a newer, and a success clears the row's last error."""
 
 from django.utils import timezone
 
 from accounts.models import EmailAccount
-from tempusmail.provisioning import mark_applied
+from tempusmail.provisioning import enqueue_on_commit, mark_applied
 
 
 def test_a_pushed_version_is_recorded_and_clears_the_error(account_a, domain_a, make_account):
@@ -29,3 +30,34 @@ def test_an_older_or_the_same_version_is_not_recorded(account_a):
     assert mark_applied(EmailAccount, pk=account_a.pk, version=5) is False
     account_a.refresh_from_db()
     assert (account_a.applied_version, account_a.last_error) == (5, "late")
+
+
+class Task:
+    """A stand-in Celery task: records what it was sent, or fails like a broker that is down."""
+
+    name = "accounts.push_account"
+
+    def __init__(self, fails: bool = False) -> None:
+        self.sent: list[int] = []
+        self.fails = fails
+
+    def delay(self, pk: int) -> None:
+        if self.fails:
+            raise ConnectionError("broker down")
+        self.sent.append(pk)
+
+
+def test_the_push_of_that_row_is_sent_after_commit(db, django_capture_on_commit_callbacks):
+    task = Task()
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(task, 7)
+        assert task.sent == []  # not before the row is committed
+    assert task.sent == [7]
+
+
+def test_a_broker_that_is_down_is_logged_not_raised(db, django_capture_on_commit_callbacks, caplog):
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(Task(fails=True), 7)
+    assert [r.getMessage() for r in caplog.records if r.name == "tempusmail.provisioning"] == [
+        "could not enqueue accounts.push_account(7); the reconciler will retry"
+    ]
