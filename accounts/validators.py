@@ -36,6 +36,11 @@ def normalize_address(value: str) -> str:
     if value.count("@") != 1:
         raise ValidationError(_("%(value)s is not a valid email address.") % {"value": value[:100]})
     local, _at, domain = value.rpartition("@")
+    if len(local.encode()) > 64:  # RFC 5321, 4.5.3.1.1: servers may refuse longer ones
+        raise ValidationError(
+            _("%(value)s is not a valid email address: at most 64 characters before the @.")
+            % {"value": value[:100]}
+        )
     try:
         address = f"{local.lower()}@{normalize_domain_name(domain)}"
         validate_email(address)

@@ -86,8 +86,8 @@ def test_addresses_refused(value):
 
 def test_a_refused_address_is_quoted_at_most_100_characters():
     assert message(normalize_address, "x" * 300) == "x" * 100 + " is not a valid email address."
-    assert message(normalize_address, "x" * 300 + "@bad..example") == (
-        "x" * 100 + " is not a valid email address."
+    assert message(normalize_address, "x@" + "x" * 300 + ".example") == (
+        "x@" + "x" * 98 + " is not a valid email address."
     )
 
 
@@ -121,6 +121,11 @@ def test_address_lengths():
     )
     assert normalize_address(f"bob@{domain[1:]}") == f"bob@{domain[1:]}"
     assert normalize_address("x" * 64 + "@example.com") == "x" * 64 + "@example.com"
+    assert message(normalize_address, "x" * 65 + "@example.com") == (
+        "x" * 65 + "@example.com is not a valid email address: at most 64 characters before "
+        "the @."
+    )
+    assert message(normalize_address, "é" * 33 + "@example.com").endswith("before the @.")
 
 
 def test_forwards_normalized_deduplicated_blank_lines_skipped():
