@@ -122,8 +122,7 @@ def test_address_lengths():
     assert normalize_address(f"bob@{domain[1:]}") == f"bob@{domain[1:]}"
     assert normalize_address("x" * 64 + "@example.com") == "x" * 64 + "@example.com"
     assert message(normalize_address, "x" * 65 + "@example.com") == (
-        "x" * 65 + "@example.com is not a valid email address: at most 64 characters before "
-        "the @."
+        "x" * 65 + "@example.com is not a valid email address: at most 64 characters before the @."
     )
     assert message(normalize_address, "é" * 33 + "@example.com").endswith("before the @.")
 
