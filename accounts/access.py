@@ -33,14 +33,38 @@ def get_account_for(
 ) -> EmailAccount:
     """`organization_id` narrows to one organization (an organization token's): outside it, 404."""
     account = (
-        accounts_for(user)
-        .select_related("domain", "organization__plan", "user")
-        .annotate(member_role=role_subquery(user))
+        _with_role(user)
         .filter(pk=pk, **({"organization_id": organization_id} if organization_id else {}))
         .first()
     )
     check_role(account.member_role if account else None, write=write, manage=manage)
     return account
+
+
+def _with_role(user) -> QuerySet[EmailAccount]:
+    return (
+        accounts_for(user)
+        .select_related("domain", "organization__plan", "user")
+        .annotate(member_role=role_subquery(user))
+    )
+
+
+def get_accounts_for(user, pks, *, write: bool = False, manage: bool = False):
+    """get_account_for for many accounts in one query (a bulk job's chunk): pk -> a callable
+    that returns the account or raises as get_account_for would for that pk alone."""
+    found = {
+        a.pk: a
+        for a in _with_role(user)
+        .select_related("domain__organization__plan", "subscription")
+        .filter(pk__in=pks)
+    }
+
+    def get(pk) -> EmailAccount:
+        account = found.get(pk)
+        check_role(account.member_role if account else None, write=write, manage=manage)
+        return account
+
+    return get
 
 
 def get_alias_for(user, pk, *, account: EmailAccount) -> Alias:

@@ -8,7 +8,12 @@ changes nothing, an operator does not deactivate, another tenant's account is "n
 validated by the same service, audited as one change. An item's change and its outcome are
 written in one transaction, under a lock on the item: a worker that dies loses at most the
 transaction in flight, and running the job again (redelivered, or resumed by the reconciler)
-carries on with the items still pending and never applies one twice."""
+carries on with the items still pending and never applies one twice.
+
+Items run in chunks of BATCH: one transaction per chunk (each item in its own savepoint, so
+one item's refusal leaves the others), the chunk's accounts fetched in one query, and the
+pushes of the chunk sent after its commit as one push_accounts task (one directory
+transaction and one auth cache flush per chunk on the worker)."""
 
 import logging
 from datetime import timedelta
@@ -27,11 +32,13 @@ from domains.access import check_role
 from domains.models import Domain
 from tempusmail.audit import Actor, audit, reset_actor, set_actor
 from tempusmail.mailbackend.base import SERVICES
+from tempusmail.provisioning import batched_pushes
 
 from . import csvio, services
-from .access import get_account_for
+from .access import get_accounts_for
 from .csvio import Outcome, errors_of
 from .models import BulkJob, BulkJobItem, EmailAccount, User
+from .tasks import push_account, push_accounts
 
 log = logging.getLogger(__name__)
 Kind = BulkJob.Kind
@@ -187,8 +194,7 @@ def bulk_run(*, job_id: int) -> None:
             )
             if not batch:
                 break
-            for pk in batch:
-                _run_item(job, pk)
+            _run_chunk(job, batch)
             last = batch[-1]
     finally:
         reset_actor(token)
@@ -198,44 +204,62 @@ def bulk_run(*, job_id: int) -> None:
         )
 
 
-def _run_item(job: BulkJob, pk: int) -> None:
-    with transaction.atomic():
-        item = (
+def _run_chunk(job: BulkJob, pks: list[int]) -> None:
+    """One transaction for the chunk's items, their outcomes and the job's counters; the
+    chunk's pushes leave as one task after its commit."""
+    with transaction.atomic(), batched_pushes({push_account: push_accounts}, size=BATCH):
+        items = list(
             BulkJobItem.objects.select_for_update(skip_locked=True)
-            .filter(pk=pk, state=BulkJobItem.State.PENDING)
-            .first()
+            .filter(pk__in=pks, state=BulkJobItem.State.PENDING)
+            .order_by("pk")
         )
-        if item is None:
-            return  # another run holds it, or did it
-        try:
-            with transaction.atomic():
-                outcome = _apply(job, item)
-        except ValidationError as error:
-            outcome = Outcome(BulkJobItem.State.FAILED, errors_of(error))
-        except PermissionDenied as error:
-            message = str(error) or _("You are not authorized to perform this operation.")
-            outcome = Outcome(BulkJobItem.State.FAILED, [{"column": "", "message": message}])
-        except Http404:
-            message = _("This account no longer exists.")
-            outcome = Outcome(BulkJobItem.State.FAILED, [{"column": "", "message": message}])
-        item.state = outcome.state
-        item.errors = outcome.errors
-        if job.kind == Kind.IMPORT and item.data.get("password"):
-            item.data = {**item.data, "password": ""}  # not kept once used
-        item.save(update_fields=["state", "errors", "data"])
-        counter = "failed" if outcome.state == BulkJobItem.State.FAILED else "done"
+        if not items:
+            return  # another run holds them, or did them
+        get = None
+        if job.kind != Kind.IMPORT and job.created_by is not None:
+            get = get_accounts_for(
+                job.created_by,
+                [item.account_id for item in items],
+                write=True,
+                manage=job.kind in MANAGE_KINDS,
+            )
+        counts = {"done": 0, "failed": 0}
+        for item in items:
+            outcome = _outcome(job, item, get)
+            item.state = outcome.state
+            item.errors = outcome.errors
+            if job.kind == Kind.IMPORT and item.data.get("password"):
+                item.data = {**item.data, "password": ""}  # not kept once used
+            counts["failed" if outcome.state == BulkJobItem.State.FAILED else "done"] += 1
+        BulkJobItem.objects.bulk_update(items, ["state", "errors", "data"])
         BulkJob.objects.filter(pk=job.pk).update(
-            **{counter: F(counter) + 1}, updated_at=timezone.now()
+            done=F("done") + counts["done"],
+            failed=F("failed") + counts["failed"],
+            updated_at=timezone.now(),
         )
 
 
-def _apply(job: BulkJob, item: BulkJobItem) -> Outcome:
+def _outcome(job: BulkJob, item: BulkJobItem, get) -> Outcome:
+    """Apply one item in its own savepoint; a refusal is the item's outcome."""
+    try:
+        with transaction.atomic():
+            return _apply(job, item, get)
+    except ValidationError as error:
+        return Outcome(BulkJobItem.State.FAILED, errors_of(error))
+    except PermissionDenied as error:
+        message = str(error) or _("You are not authorized to perform this operation.")
+        return Outcome(BulkJobItem.State.FAILED, [{"column": "", "message": message}])
+    except Http404:
+        message = _("This account no longer exists.")
+        return Outcome(BulkJobItem.State.FAILED, [{"column": "", "message": message}])
+
+
+def _apply(job: BulkJob, item: BulkJobItem, get) -> Outcome:
     if job.kind == Kind.IMPORT:
         return csvio.import_row(job=job, item=item)
-    user = job.created_by
-    if user is None:
+    if get is None:
         raise PermissionDenied(_("The person who started this job is no longer a user."))
-    account = get_account_for(user, item.account_id, write=True, manage=job.kind in MANAGE_KINDS)
+    account = get(item.account_id)
     if account.domain_id != job.domain_id:
         raise Http404
     if account.deleting:

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from domains.models import Domain
 from tempusmail.mailbackend import AccountState, Autoresponder, GroupState, get_backend
-from tempusmail.provisioning import mark_applied
+from tempusmail.provisioning import mark_applied, mark_applied_many
 
 from .models import EmailAccount, Group, User
 
@@ -44,33 +44,47 @@ def account_state(account: EmailAccount) -> AccountState:
 
 def account_push(*, account_id: int) -> None:
     """Push the full desired state; record it applied unless a newer version already was."""
-    account = (
+    accounts_push(account_ids=[account_id])
+
+
+def accounts_push(*, account_ids: list[int]) -> None:
+    """Push a batch of accounts with one adapter call (one directory transaction, one flush
+    per mail host); record each applied unless a newer version already was. An account in
+    deletion is removed on its own; nothing of a pending domain is live (its verification
+    pushes every account)."""
+    accounts = list(
         EmailAccount.objects.select_related("user", "domain")
         .prefetch_related("aliases__domain")
-        .filter(pk=account_id)
-        .first()
+        .filter(pk__in=account_ids)
+        .order_by("pk")
     )
-    if account is None:
-        return
     backend = get_backend()
-    if not account.deleting and not account.domain.is_verified:
-        return  # nothing of a pending domain is live; its verification pushes every account
-    if account.deleting:
-        backend.remove_account(account.address, identity=account.pk)
-        with transaction.atomic():
-            user_id = account.user_id
-            account.delete()
-            User.objects.filter(pk=user_id).delete()
+    for account in accounts:
+        if account.deleting:
+            backend.remove_account(account.address, identity=account.pk)
+            with transaction.atomic():
+                user_id = account.user_id
+                account.delete()
+                User.objects.filter(pk=user_id).delete()
+    states = [account_state(a) for a in accounts if not a.deleting and a.domain.is_verified]
+    if not states:
         return
-    state = account_state(account)
-    backend.apply_account(state)
-    if not mark_applied(EmailAccount, pk=account.pk, version=state.version):
-        # Stale: a newer push won meanwhile. If that one deleted the account, this late upsert
-        # must not bring the mailbox back (the backend holds no version to refuse it by); and
-        # if the address was created again since, the new mailbox is another identity that
-        # neither this upsert nor this removal touches (the backend compares identities).
-        deleting = EmailAccount.objects.filter(pk=account.pk).values_list("deleting", flat=True)
-        if not deleting or deleting[0]:
+    backend.apply_accounts(states)
+    marked = mark_applied_many(EmailAccount, {s.identity: s.version for s in states})
+    stale = [s for s in states if s.identity not in marked]
+    if not stale:
+        return
+    # Stale: a newer push won meanwhile. If that one deleted the account, this late upsert
+    # must not bring the mailbox back (the backend holds no version to refuse it by); and
+    # if the address was created again since, the new mailbox is another identity that
+    # neither this upsert nor this removal touches (the backend compares identities).
+    live = dict(
+        EmailAccount.objects.filter(pk__in=[s.identity for s in stale]).values_list(
+            "pk", "deleting"
+        )
+    )
+    for state in stale:
+        if live.get(state.identity, True):
             backend.remove_account(state.address, identity=state.identity)
 
 

@@ -17,6 +17,12 @@ def push_account(self, account_id: int) -> None:
 
 
 @shared_task(**PUSH_TASK)
+def push_accounts(self, account_ids: list[int]) -> None:
+    """A batch of pushes (a bulk job's chunk): one adapter call for them all."""
+    run_push(self, EmailAccount, account_ids, lambda: sync.accounts_push(account_ids=account_ids))
+
+
+@shared_task(**PUSH_TASK)
 def push_group(self, group_id: int) -> None:
     run_push(self, Group, group_id, lambda: sync.group_push(group_id=group_id))
 

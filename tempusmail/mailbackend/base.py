@@ -105,7 +105,13 @@ class MailBackend(Protocol):
 
     def apply_account(self, state: AccountState) -> None:
         """Idempotent upsert; a state older than the one held (by identity, then version) is
-        ignored."""
+        ignored. The one-state case of apply_accounts."""
+
+    def apply_accounts(self, states: list[AccountState]) -> list[AccountState]:
+        """apply_account for several mailboxes of distinct addresses at once (one directory
+        transaction, one auth cache flush per host): each state is applied or, if older than
+        the one held, ignored on its own. Returns the states applied, in the order given. All
+        or nothing on failure: an error is raised for the whole batch (retried whole)."""
 
     def remove_account(self, address: str, *, identity: int = 0) -> None:
         """Purge the mailbox, unless it belongs to another row than `identity` (0: any)."""

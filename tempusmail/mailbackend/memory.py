@@ -23,12 +23,19 @@ class MemoryBackend:
         self.domains.pop(name, None)
 
     def apply_account(self, state: AccountState) -> None:
-        self.calls.append(("apply_account", state.address))
-        held = self.accounts.get(state.address)
-        if held is None or not is_stale(  # a stale push never wins
-            held=(held.identity, held.version), pushed=(state.identity, state.version)
-        ):
-            self.accounts[state.address] = state
+        self.apply_accounts([state])
+
+    def apply_accounts(self, states: list[AccountState]) -> list[AccountState]:
+        self.calls.append(("apply_accounts", ",".join(s.address for s in states)))
+        applied = []
+        for state in states:
+            held = self.accounts.get(state.address)
+            if held is None or not is_stale(  # a stale push never wins
+                held=(held.identity, held.version), pushed=(state.identity, state.version)
+            ):
+                self.accounts[state.address] = state
+                applied.append(state)
+        return applied
 
     def remove_account(self, address: str, *, identity: int = 0) -> None:
         self.calls.append(("remove_account", address))

@@ -107,8 +107,15 @@ def client() -> redis.Redis:
 
 
 def set_limit(address: str, limit: int) -> None:
-    """Called on every push of an active account that may send mail."""
-    client().set(limit_key(address), int(limit))
+    set_limits({address: limit})
+
+
+def set_limits(limits: dict[str, int]) -> None:
+    """Called on every push of accounts (address: daily limit), in one round trip."""
+    pipe = client().pipeline(transaction=False)
+    for address, limit in limits.items():
+        pipe.set(limit_key(address), int(limit))
+    pipe.execute()
 
 
 def clear(address: str) -> None:

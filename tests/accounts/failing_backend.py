@@ -15,17 +15,17 @@ from tempusmail.mailbackend.memory import MemoryBackend
 
 
 class FailingBackend(MemoryBackend):
-    def apply_account(self, state: AccountState) -> None:
+    def apply_accounts(self, states: list[AccountState]) -> list[AccountState]:
         if Path(os.environ["FAILING_BACKEND_FLAG"]).exists():
             raise BackendError("mail directory unavailable: connection refused")
-        super().apply_account(state)
+        return super().apply_accounts(states)
 
 
 class GatedBackend(MemoryBackend):
-    def apply_account(self, state: AccountState) -> None:
+    def apply_accounts(self, states: list[AccountState]) -> list[AccountState]:
         gate, deadline = Path(os.environ["GATED_BACKEND_FLAG"]), time.monotonic() + 120
         while gate.exists():
             if time.monotonic() > deadline:
                 raise BackendError("the test held the gate for two minutes")
             time.sleep(0.05)
-        super().apply_account(state)
+        return super().apply_accounts(states)

@@ -188,8 +188,9 @@ def test_services_change_keeps_each_account_within_the_domain(
 
 
 def test_a_job_resumes_after_its_worker_died(owner, domain_a, team, monkeypatch, run_tasks):
-    """The worker dies after two accounts: what it did is recorded, the rest is pending; the
-    reconciler's resume finishes it and no account is changed (or audited) twice."""
+    """The worker dies in its second chunk of two accounts: the first chunk is recorded, the
+    second rolled back and still pending; the reconciler's resume finishes it and no account
+    is changed (or audited) twice."""
     domain = get_domain_for(owner, domain_a.pk)
     job = bulk.bulk_start(
         user=owner, domain=domain, kind="storage", params={"quota_mb": 10240}, q=""
@@ -197,13 +198,14 @@ def test_a_job_resumes_after_its_worker_died(owner, domain_a, team, monkeypatch,
     original = bulk._apply
     calls = []
 
-    def dies_after_two(job, item):
-        if len(calls) == 2:
+    def dies_after_three(job, item, get):
+        if len(calls) == 3:
             raise SystemExit("worker killed")
         calls.append(item.pk)
-        return original(job, item)
+        return original(job, item, get)
 
-    monkeypatch.setattr(bulk, "_apply", dies_after_two)
+    monkeypatch.setattr(bulk, "BATCH", 2)
+    monkeypatch.setattr(bulk, "_apply", dies_after_three)
     with pytest.raises(SystemExit):
         bulk.bulk_run(job_id=job.pk)
     job.refresh_from_db()

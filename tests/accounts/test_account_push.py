@@ -17,16 +17,16 @@ from tests.conftest import wait_until
 
 def delay_first_apply(backend, monkeypatch, meanwhile):
     """Make the first push slow: `meanwhile()` runs after its state was built, before it lands."""
-    original = backend.apply_account
+    original = backend.apply_accounts
     fired = []
 
-    def slow_apply(state):
+    def slow_apply(states):
         if not fired:
-            fired.append(state.version)
+            fired.append(states[0].version)
             meanwhile()
-        original(state)
+        return original(states)
 
-    monkeypatch.setattr(backend, "apply_account", slow_apply)
+    monkeypatch.setattr(backend, "apply_accounts", slow_apply)
     return fired
 
 
@@ -78,11 +78,11 @@ def test_a_failing_push_retries_and_records_the_error(
 ):
     attempts = []
 
-    def broken(state):
-        attempts.append(state.version)
+    def broken(states):
+        attempts.append(states[0].version)
         raise BackendError("mail directory unavailable")
 
-    monkeypatch.setattr(memory_backend, "apply_account", broken)
+    monkeypatch.setattr(memory_backend, "apply_accounts", broken)
     result = push_account.apply(args=[account_a.pk])  # eager: retries run at once
     assert result.failed()
     assert len(attempts) == 1 + push_account.max_retries

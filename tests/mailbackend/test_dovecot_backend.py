@@ -271,7 +271,7 @@ def test_removing_a_mailbox_clears_its_sending_counters(backend, directory, monk
     cleared = []
 
     class Store:
-        def set_limit(self, address, limit):
+        def set_limits(self, limits):
             pass
 
         def clear(self, address):

@@ -17,11 +17,11 @@ def land_late(monkeypatch, method: str, meanwhile) -> list[int]:
     original = getattr(backend, method)
     built: list[int] = []
 
-    def slow(state):
+    def slow(pushed):  # a DomainState, or the AccountStates of one batch
         if not built:
-            built.append(state.version)
+            built.append((pushed[0] if isinstance(pushed, list) else pushed).version)
             meanwhile()
-        original(state)
+        return original(pushed)
 
     monkeypatch.setattr(backend, method, slow)
     return built
@@ -62,7 +62,7 @@ def test_a_stale_account_push_never_wins(directory, monkeypatch, account_a, relo
         services.account_update(account=reload(account_a), values={"quota_mb": 5120})
         sync.account_push(account_id=account_a.pk)  # v2 lands first
 
-    built = land_late(monkeypatch, "apply_account", newer_change_pushed_first)
+    built = land_late(monkeypatch, "apply_accounts", newer_change_pushed_first)
     sync.account_push(account_id=account_a.pk)  # built v1, lands after v2
     assert built == [1]
     row = directory.mailbox("alice@a.example")
@@ -79,7 +79,7 @@ def test_a_stale_push_does_not_bring_back_a_deleted_mailbox(directory, monkeypat
         sync.account_push(account_id=account_a.pk)  # mailbox removed, row gone
 
     sync.account_push(account_id=account_a.pk)
-    land_late(monkeypatch, "apply_account", deactivated_and_deleted_meanwhile)
+    land_late(monkeypatch, "apply_accounts", deactivated_and_deleted_meanwhile)
     services.account_update(
         account=EmailAccount.objects.get(pk=account_a.pk), values={"quota_mb": 5120}
     )

@@ -14,16 +14,16 @@ pytestmark = pytest.mark.django_db
 
 def land_late(backend, monkeypatch, meanwhile):
     """The next push builds its state, then `meanwhile()` runs, then the state lands."""
-    original = backend.apply_account
+    original = backend.apply_accounts
     fired = []
 
-    def late(state):
+    def late(states):
         if not fired:
-            fired.append((state.identity, state.version))
+            fired.append((states[0].identity, states[0].version))
             meanwhile()
-        original(state)
+        return original(states)
 
-    monkeypatch.setattr(backend, "apply_account", late)
+    monkeypatch.setattr(backend, "apply_accounts", late)
     return fired
 
 

@@ -189,51 +189,75 @@ class DovecotBackend:
         return [(domain, selector) for domain, selector in rows]
 
     def apply_account(self, state: AccountState) -> None:
-        row = mailbox_row(state)
-        targets = forward_targets(state)
-        with self.connect() as db, db.transaction(state.address):
-            held = db.execute(SELECT_HELD, (state.address,)).fetchone()
-            if held is not None and is_stale(
-                held=(held[1], held[0]), pushed=(state.identity, state.version)
-            ):
-                log.info(
-                    "ignored stale push of %s #%s v%s", state.address, state.identity, state.version
-                )
-                return
-            db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
-            home = storage_host(state.address)
-            if home:  # a new mailbox gets its host; one that has a host keeps it
-                db.execute(
-                    "UPDATE mailbox SET host = ? WHERE address = ? AND host = ''",
-                    (home, state.address),
-                )
-            added = db.execute(
-                "INSERT INTO domain (name, active, version) VALUES (?, 1, 0) "
-                "ON CONFLICT (name) DO NOTHING",
-                (row["domain"],),
-            ).rowcount
+        self.apply_accounts([state])
+
+    def apply_accounts(self, states: list[AccountState]) -> list[AccountState]:
+        """One directory transaction for the batch (each address locked, in one order), each
+        state written unless older than the row held; then every host is told once."""
+        if not states:
+            return []
+        rows = [(state, mailbox_row(state), forward_targets(state)) for state in states]
+        applied: list[AccountState] = []
+        with self.connect() as db, db.transaction(*(state.address for state in states)):
+            added = False
+            for state, row, targets in rows:
+                if self._write_account(db, state, row, targets):
+                    applied.append(state)
+                    added |= self._add_domain(db, row["domain"])
             if added:
                 self._write_xmpp_hosts(db)
-            db.execute("DELETE FROM alias WHERE mailbox = ?", (state.address,))
-            for alias in state.aliases:
-                db.execute(
-                    "INSERT INTO alias (address, mailbox) VALUES (?, ?) "
-                    "ON CONFLICT (address) DO UPDATE SET mailbox = excluded.mailbox",
-                    (alias, state.address),
-                )
-            db.execute("DELETE FROM forward WHERE address = ?", (state.address,))
-            for target in targets:
-                db.execute(
-                    "INSERT INTO forward (address, target) VALUES (?, ?)",
-                    (state.address, target),
-                )
         # The directory is committed: logins and deliveries follow it from now on. What comes
-        # after may fail (a mail host or Redis down) and is retried; the account stays
-        # Updating until then, its error naming the host that lags.
-        self.tell_hosts(state.address, kick=not state.active)  # kick: end IMAP/POP3 sessions
-        if not state.active or "xmpp" not in state.services:
-            close_sessions([state.address])
-        self._set_limit(state)
+        # after may fail (a mail host or Redis down) and is retried; the accounts stay
+        # Updating until then, their error naming the host that lags.
+        self.tell_hosts(  # kick: end the IMAP/POP3 sessions of deactivated mailboxes
+            [s.address for s in applied], kick=[s.address for s in applied if not s.active]
+        )
+        close_sessions([s.address for s in applied if not s.active or "xmpp" not in s.services])
+        self._set_limits(applied)
+        return applied
+
+    @staticmethod
+    def _write_account(db: Directory, state: AccountState, row: dict, targets: list[str]) -> bool:
+        """Write one mailbox's rows; False (nothing written) for a stale state."""
+        held = db.execute(SELECT_HELD, (state.address,)).fetchone()
+        if held is not None and is_stale(
+            held=(held[1], held[0]), pushed=(state.identity, state.version)
+        ):
+            log.info(
+                "ignored stale push of %s #%s v%s", state.address, state.identity, state.version
+            )
+            return False
+        db.execute(UPSERT_MAILBOX, [row[c] for c in MAILBOX_COLUMNS])
+        home = storage_host(state.address)
+        if home:  # a new mailbox gets its host; one that has a host keeps it
+            db.execute(
+                "UPDATE mailbox SET host = ? WHERE address = ? AND host = ''",
+                (home, state.address),
+            )
+        db.execute("DELETE FROM alias WHERE mailbox = ?", (state.address,))
+        for alias in state.aliases:
+            db.execute(
+                "INSERT INTO alias (address, mailbox) VALUES (?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET mailbox = excluded.mailbox",
+                (alias, state.address),
+            )
+        db.execute("DELETE FROM forward WHERE address = ?", (state.address,))
+        for target in targets:
+            db.execute(
+                "INSERT INTO forward (address, target) VALUES (?, ?)", (state.address, target)
+            )
+        return True
+
+    @staticmethod
+    def _add_domain(db: Directory, name: str) -> bool:
+        """A mailbox's domain exists in the directory (active until its own push says not)."""
+        return bool(
+            db.execute(
+                "INSERT INTO domain (name, active, version) VALUES (?, 1, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name,),
+            ).rowcount
+        )
 
     def remove_account(self, address: str, *, identity: int = 0) -> None:
         """Every host kicks the user and deletes its mail (asked while the directory still
@@ -245,7 +269,7 @@ class DovecotBackend:
             if not self._removes(db, address, identity):
                 return
             db.execute("UPDATE mailbox SET active = 0 WHERE address = ?", (address,))
-        self.tell_hosts(address, kick=True, purge=True)
+        self.tell_hosts([address], kick=[address], purge=[address])
         close_sessions([address])
         with self.connect() as db, db.transaction(address):
             if not self._removes(db, address, identity):
@@ -316,16 +340,21 @@ class DovecotBackend:
     def hosts(self) -> list:
         return configured_hosts()
 
-    def tell_hosts(self, address: str, *, kick: bool = False, purge: bool = False) -> None:
-        """Every mail host flushes the user's auth cache entry (and kicks its sessions, and
-        deletes its mail), all hosts at once; each host is asked even when another failed. A
-        host that failed is named in the error and in its details ({"hosts": {name: reason}})."""
+    def tell_hosts(
+        self, addresses: list[str], *, kick: list[str] = (), purge: list[str] = ()
+    ) -> None:
+        """Every mail host flushes the users' auth cache entries in one request (and kicks the
+        sessions of `kick`, and deletes the mail of `purge`), all hosts at once; each host is
+        asked even when another failed. A host that failed is named in the error and in its
+        details ({"hosts": {name: reason}})."""
+        if not addresses:
+            return
 
         def tell(host) -> None:
-            host.flush(address)
-            if kick:
+            host.flush(addresses)
+            for address in kick:
                 host.kick(address)
-            if purge:
+            for address in purge:
                 host.purge(address)
 
         failed = {name: str(exc) for name, exc in on_every_host(self.hosts(), tell).items()}
@@ -368,12 +397,12 @@ class DovecotBackend:
             return None
         return policy_store
 
-    def _set_limit(self, state: AccountState) -> None:
+    def _set_limits(self, states: list[AccountState]) -> None:
         store = self.policy_store()
-        if store is None:
+        if store is None or not states:
             return
         try:
-            store.set_limit(state.address, state.daily_send_limit)
+            store.set_limits({state.address: state.daily_send_limit for state in states})
         except Exception as exc:
             raise BackendError(f"could not store the sending limit: {exc}") from exc
 

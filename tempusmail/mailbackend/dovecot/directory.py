@@ -60,7 +60,11 @@ class Directory:
         return self.conn.execute(self.sql(query), params)
 
     @contextlib.contextmanager
-    def transaction(self, lock_key: str = ""):
+    def transaction(self, *lock_keys: str):
+        """BEGIN IMMEDIATE on SQLite (one writer at a time); on PostgreSQL an advisory lock
+        per key (an address or a domain name), serializing pushes of one name across hosts
+        and workers. A batch takes its locks in the order of their numbers, as every other
+        batch does, so two batches sharing names cannot deadlock."""
         try:
             if self.sqlite:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -75,8 +79,13 @@ class Directory:
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             else:
                 with self.conn.transaction():
-                    if lock_key:  # serialize pushes of one address across hosts and workers
-                        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (lock_key,))
+                    if lock_keys := [key for key in lock_keys if key]:
+                        self.execute(
+                            "SELECT pg_advisory_xact_lock(h) FROM unnest(ARRAY("
+                            "SELECT DISTINCT hashtext(k) FROM unnest(?::text[]) k ORDER BY 1"
+                            ")) h",
+                            (lock_keys,),
+                        )
                     yield self
         except BackendError:
             raise

@@ -97,8 +97,9 @@ class MailHost:
 
     # --- what the adapter asks ---------------------------------------------------------
 
-    def flush(self, address: str) -> None:
-        self.call("authCacheFlush", {"user": [address]})
+    def flush(self, addresses: list[str]) -> None:
+        """One request for them all (the command's `user` is a list of names)."""
+        self.call("authCacheFlush", {"user": list(addresses)})
 
     def kick(self, address: str) -> None:
         try:
@@ -180,7 +181,7 @@ class LocalHost:
                 raise HostError(self.name, f"doveadm {' '.join(args)} failed: {err}")
         return done.stdout
 
-    def flush(self, address: str) -> None:
+    def flush(self, addresses: list[str]) -> None:
         """Nothing: the local Dovecot runs without an auth cache (deploy/dovecot)."""
 
     def kick(self, address: str) -> None:
