@@ -10,10 +10,12 @@ written in one transaction, under a lock on the item: a worker that dies loses a
 transaction in flight, and running the job again (redelivered, or resumed by the reconciler)
 carries on with the items still pending and never applies one twice.
 
-Items run in chunks of BATCH: one transaction per chunk (each item in its own savepoint, so
-one item's refusal leaves the others), the chunk's accounts fetched in one query, and the
-pushes of the chunk sent after its commit as one push_accounts task (one directory
-transaction and one auth cache flush per chunk on the worker)."""
+Items run in chunks of settings.BULK_CHUNK_SIZE, one transaction per chunk: the chunk's
+accounts fetched in one query, a settings change checked per account and written for the
+chunk at once (services.accounts_update), a status change or an import row applied in its
+own savepoint (one refusal leaves the others); the chunk's pushes leave after its commit as
+one push_accounts task (one directory transaction and one auth cache flush on the worker).
+A worker that dies loses the chunk in flight, whose items are still pending."""
 
 import logging
 from datetime import timedelta
@@ -52,7 +54,8 @@ ACTION_KINDS = (
     Kind.SEND_LIMIT,
     Kind.RESYNC,
 )
-BATCH = 200
+# Settings changes: a chunk of them is written at once (services.accounts_update).
+UPDATE_KINDS = (Kind.STORAGE, Kind.SERVICES, Kind.SEND_LIMIT)
 
 
 def search_filter(q: str) -> Q:
@@ -190,7 +193,7 @@ def bulk_run(*, job_id: int) -> None:
             batch = list(
                 BulkJobItem.objects.filter(job=job, state=BulkJobItem.State.PENDING, pk__gt=last)
                 .order_by("pk")
-                .values_list("pk", flat=True)[:BATCH]
+                .values_list("pk", flat=True)[: settings.BULK_CHUNK_SIZE]
             )
             if not batch:
                 break
@@ -207,7 +210,7 @@ def bulk_run(*, job_id: int) -> None:
 def _run_chunk(job: BulkJob, pks: list[int]) -> None:
     """One transaction for the chunk's items, their outcomes and the job's counters; the
     chunk's pushes leave as one task after its commit."""
-    with transaction.atomic(), batched_pushes({push_account: push_accounts}, size=BATCH):
+    with transaction.atomic(), batched_pushes({push_account: push_accounts}, size=len(pks)):
         items = list(
             BulkJobItem.objects.select_for_update(skip_locked=True)
             .filter(pk__in=pks, state=BulkJobItem.State.PENDING)
@@ -223,9 +226,13 @@ def _run_chunk(job: BulkJob, pks: list[int]) -> None:
                 write=True,
                 manage=job.kind in MANAGE_KINDS,
             )
+        if job.kind in UPDATE_KINDS:
+            outcomes = _update_outcomes(job, items, get)
+        else:
+            outcomes = {item.pk: _outcome(job, item, get) for item in items}
         counts = {"done": 0, "failed": 0}
         for item in items:
-            outcome = _outcome(job, item, get)
+            outcome = outcomes[item.pk]
             item.state = outcome.state
             item.errors = outcome.errors
             if job.kind == Kind.IMPORT and item.data.get("password"):
@@ -239,24 +246,51 @@ def _run_chunk(job: BulkJob, pks: list[int]) -> None:
         )
 
 
+def _update_outcomes(job: BulkJob, items: list[BulkJobItem], get) -> dict[int, Outcome]:
+    """A settings change of the whole chunk at once (services.accounts_update): each account
+    fetched and refused as _apply would, the others checked and written together."""
+    outcomes: dict[int, Outcome] = {}
+    accounts: dict[int, EmailAccount] = {}
+    for item in items:
+        try:
+            accounts[item.pk] = _account_of(job, item, get)
+        except (ValidationError, PermissionDenied, Http404) as error:
+            outcomes[item.pk] = _refusal(error)
+    changes = services.accounts_update(accounts=list(accounts.values()), values=_values(job))
+    for pk, account in accounts.items():
+        change = changes[account.pk]
+        if isinstance(change, ValidationError):
+            outcomes[pk] = _refusal(change)
+        else:
+            state = BulkJobItem.State.DONE if change else BulkJobItem.State.UNCHANGED
+            outcomes[pk] = Outcome(state, [])
+    return outcomes
+
+
+def _values(job: BulkJob) -> dict[str, Any]:
+    return {k: v for k, v in job.params.items() if k not in ("ids", "q")}
+
+
 def _outcome(job: BulkJob, item: BulkJobItem, get) -> Outcome:
     """Apply one item in its own savepoint; a refusal is the item's outcome."""
     try:
         with transaction.atomic():
             return _apply(job, item, get)
-    except ValidationError as error:
+    except (ValidationError, PermissionDenied, Http404) as error:
+        return _refusal(error)
+
+
+def _refusal(error: Exception) -> Outcome:
+    if isinstance(error, ValidationError):
         return Outcome(BulkJobItem.State.FAILED, errors_of(error))
-    except PermissionDenied as error:
+    if isinstance(error, PermissionDenied):
         message = str(error) or _("You are not authorized to perform this operation.")
-        return Outcome(BulkJobItem.State.FAILED, [{"column": "", "message": message}])
-    except Http404:
+    else:
         message = _("This account no longer exists.")
-        return Outcome(BulkJobItem.State.FAILED, [{"column": "", "message": message}])
+    return Outcome(BulkJobItem.State.FAILED, [{"column": "", "message": message}])
 
 
-def _apply(job: BulkJob, item: BulkJobItem, get) -> Outcome:
-    if job.kind == Kind.IMPORT:
-        return csvio.import_row(job=job, item=item)
+def _account_of(job: BulkJob, item: BulkJobItem, get) -> EmailAccount:
     if get is None:
         raise PermissionDenied(_("The person who started this job is no longer a user."))
     account = get(item.account_id)
@@ -264,6 +298,14 @@ def _apply(job: BulkJob, item: BulkJobItem, get) -> Outcome:
         raise Http404
     if account.deleting:
         raise ValidationError(_("This account is being deleted."))
+    return account
+
+
+def _apply(job: BulkJob, item: BulkJobItem, get) -> Outcome:
+    """An import row, or a change of the account's status (settings: _update_outcomes)."""
+    if job.kind == Kind.IMPORT:
+        return csvio.import_row(job=job, item=item)
+    account = _account_of(job, item, get)
     done = Outcome(BulkJobItem.State.DONE, [])
     unchanged = Outcome(BulkJobItem.State.UNCHANGED, [])
     if job.kind == Kind.DEACTIVATE:
@@ -276,13 +318,9 @@ def _apply(job: BulkJob, item: BulkJobItem, get) -> Outcome:
             return unchanged
         services.account_reactivate(account=account)
         return done
-    if job.kind == Kind.RESYNC:
-        services.resync(accounts=[account])
-        audit(action="account.resync", obj=account)
-        return done
-    values = {k: v for k, v in job.params.items() if k not in ("ids", "q")}
-    changed = services.account_update(account=account, values=values)
-    return done if changed else unchanged
+    services.resync(accounts=[account])  # Kind.RESYNC
+    audit(action="account.resync", obj=account)
+    return done
 
 
 def resume_stalled(*, older_than: float | None = None) -> list[int]:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from domains.billing import charge, give_back, lock_organization
 from domains.models import Domain, SubscriptionType
-from tempusmail.audit import audit
+from tempusmail.audit import audit, audit_many
 from tempusmail.provisioning import enqueue_on_commit
 
 from . import subscriptions
@@ -307,8 +307,9 @@ def ensure_modifiable(account: EmailAccount) -> None:
         )
 
 
-def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str]:
-    """Apply changed settings; return the names of the fields that changed."""
+def _update_plan(account: EmailAccount, values: dict[str, Any]) -> tuple[dict, list[str]]:
+    """The checks of a settings change: the values cleaned and the names of those that
+    differ from what the account holds (ValidationError or PermissionDenied if refused)."""
     ensure_modifiable(account)
     clean = validate_options(
         domain=account.domain,
@@ -322,10 +323,16 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
         for k, v in clean.items()
         if getattr(account.user if k in USER_FIELDS else account, k) != v
     ]
-    if not changed:
-        return []
     if CREDENTIAL_FIELDS & set(changed):
         check_credentials_change(account)
+    return clean, changed
+
+
+def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str]:
+    """Apply changed settings; return the names of the fields that changed."""
+    clean, changed = _update_plan(account, values)
+    if not changed:
+        return []
     with transaction.atomic():
         for name in changed:
             setattr(account.user if name in USER_FIELDS else account, name, clean[name])
@@ -345,6 +352,53 @@ def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str
             _bump(account)
         audit(action="account.update", obj=account, fields=changed)
     return changed
+
+
+# Settings a bulk job may give many accounts at once (accounts.bulk): account fields only.
+BULK_FIELDS = frozenset({"quota_mb", "services", "daily_send_limit"})
+
+
+def accounts_update(
+    *, accounts: list[EmailAccount], values: dict[str, Any]
+) -> dict[int, list[str] | ValidationError]:
+    """account_update for many accounts given the same values (a bulk job's chunk), each
+    checked as account_update checks it, written in one UPDATE per set of fields changed,
+    audited in one INSERT. Per account: the fields changed, or the refusal."""
+    if not set(values) <= BULK_FIELDS:
+        raise ValueError(f"not a bulk setting: {sorted(set(values) - BULK_FIELDS)}")
+    result: dict[int, list[str] | ValidationError] = {}
+    groups: dict[tuple[str, ...], list[EmailAccount]] = {}
+    for account in accounts:
+        try:
+            clean, changed = _update_plan(account, values)
+        except ValidationError as error:
+            result[account.pk] = error
+            continue
+        result[account.pk] = changed
+        if changed:
+            for name in changed:
+                setattr(account, name, clean[name])
+            groups.setdefault(tuple(changed), []).append(account)
+    with transaction.atomic():
+        for changed, group in groups.items():
+            fields = {name: getattr(group[0], name) for name in changed}
+            pks = [account.pk for account in group]
+            if MAIL_FIELDS & set(changed):
+                bump = group[0].bump_fields()
+                EmailAccount.objects.filter(pk__in=pks).update(**fields, **bump)
+                versions = dict(
+                    EmailAccount.objects.filter(pk__in=pks).values_list("pk", "desired_version")
+                )
+                for account in group:
+                    account.desired_version = versions[account.pk]
+                    _enqueue(account)
+            else:
+                EmailAccount.objects.filter(pk__in=pks).update(**fields)
+        audit_many(
+            action="account.update",
+            changes=[(a, list(changed)) for changed, group in groups.items() for a in group],
+        )
+    return result
 
 
 def account_set_password(

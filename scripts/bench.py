@@ -5,6 +5,7 @@ the import throughput of external mailboxes.
     python -m scripts.bench --lists --sizes 10000
     python -m scripts.bench --provisioning --accounts 1000 --backend memory
     python -m scripts.bench --imports --messages 1000 --message-kb 20
+    python -m scripts.bench --bulk --import-csv --batch-accounts 10000 --backend dovecot
 
 Runs against its own PostgreSQL database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/tempusmail_bench), created and migrated here; it refuses
@@ -19,6 +20,15 @@ Provisioning: --accounts mailboxes created through accounts.services.account_cre
 precomputed password hash: hashing is the request's cost, not the pipeline's) while a real
 Celery worker (a subprocess on a Redis broker) pushes them to MAIL_BACKEND; a poller records
 when each row is applied, i.e. Online.
+
+Bulk change (--bulk): --batch-accounts mailboxes seeded in a fresh verified domain and pushed
+to MAIL_BACKEND (not timed), then a real bulk job "change storage" on all of them (accounts.bulk:
+run by a real Celery worker in chunks, one push_accounts task per chunk): the time from the
+job's start until every account holds the new storage and is Online.
+
+CSV import (--import-csv): a file of --batch-accounts rows with argon2id hashes given, through
+csvio.preview (the dry run, timed on its own), then the import job run by the worker, until
+every account is Online; then the preview of the same file again (every row unchanged).
 
 Imports: the tests' two real Dovecots (tests/imports: a provider with TLS and a test CA;
 tests/mailstack: our stack from deploy/), --messages messages of about --message-kb KB in five
@@ -73,6 +83,11 @@ def parse_args() -> argparse.Namespace:
         "--creators", type=int, default=2, help="threads calling account_create, as web workers"
     )
     parser.add_argument("--imports", action="store_true", help="measure mailbox imports")
+    parser.add_argument("--bulk", action="store_true", help="measure a bulk storage change")
+    parser.add_argument("--import-csv", action="store_true", help="measure a CSV import")
+    parser.add_argument(
+        "--batch-accounts", type=int, default=10_000, help="accounts of --bulk and --import-csv"
+    )
     parser.add_argument("--messages", type=int, default=1000, help="messages to import")
     parser.add_argument("--message-kb", type=int, default=20, help="size of each message (KB)")
     parser.add_argument("--import-runs", type=int, default=3, help="imports measured")
@@ -80,8 +95,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER))
     parser.add_argument("--fresh", action="store_true", help="drop the bench database first")
     args = parser.parse_args()
-    if not (args.lists or args.provisioning or args.imports):
-        args.lists = args.provisioning = args.imports = True
+    if not (args.lists or args.provisioning or args.imports or args.bulk or args.import_csv):
+        args.lists = args.provisioning = args.imports = args.bulk = args.import_csv = True
     args.sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     args.backend = args.backend or os.environ.get("MAIL_BACKEND", "memory")
     return args
@@ -383,6 +398,28 @@ def start_worker(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+def launch_worker(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:
+    """Start the worker and wait until it answers, so start-up is not counted."""
+    from tempusmail.celery import app
+
+    proc = start_worker(args, log_path)
+    deadline = time.monotonic() + 60
+    while not app.control.inspect(timeout=1).ping():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"the Celery worker did not start; see {log_path}")
+    return proc
+
+
+def stop_worker(proc: subprocess.Popen | None) -> None:
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def bench_provisioning(args: argparse.Namespace, password_hash: str) -> dict:
     from django.db import connection
     from django.db.models import F
@@ -425,13 +462,7 @@ def bench_provisioning(args: argparse.Namespace, password_hash: str) -> dict:
             connection.close()
 
     def launch() -> subprocess.Popen:
-        """Start the worker and wait until it answers, so start-up is not counted."""
-        proc = start_worker(args, log_path)
-        deadline = time.monotonic() + 60
-        while not app.control.inspect(timeout=1).ping():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the Celery worker did not start; see {log_path}")
-        return proc
+        return launch_worker(args, log_path)
 
     poller = threading.Thread(target=poll, daemon=True)
     try:
@@ -478,12 +509,7 @@ def bench_provisioning(args: argparse.Namespace, password_hash: str) -> dict:
         finished = time.perf_counter()
     finally:
         done.set()
-        if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_worker(worker)
     latencies = [(online_at[pk] - t) * 1000 for pk, t in saved_at.items() if pk in online_at]
     online = len(latencies)
     last_online = max(online_at.values(), default=finished)
@@ -514,6 +540,164 @@ def bench_provisioning(args: argparse.Namespace, password_hash: str) -> dict:
         print(f"  save → Online: median {result['median']:.0f} ms, p95 {result['p95']:.0f} ms")
     if online < args.accounts:
         print(f"  WARNING: {args.accounts - online} accounts not Online; see {log_path}")
+    return result
+
+
+# --- bulk change and CSV import (batched pushes) ------------------------------------------
+
+
+def batch_domain(label: str):
+    """A fresh organization (the owner's) with one verified domain."""
+    from domains import services as domain_services
+    from domains.models import Domain, Membership, Organization, Role, Verification
+
+    org, owner, _domain = seed_tenant()
+    fresh = Organization.objects.create(name=f"{label} {time.time():.0f}", plan=org.plan)
+    Membership.objects.create(user=owner, organization=fresh, role=Role.OWNER)
+    domain = domain_services.domain_create(
+        organization=fresh, name=f"{label.lower()}{time.time_ns() // 1000}.bench.example"
+    )
+    Domain.objects.filter(pk=domain.pk).update(verification=Verification.VERIFIED)
+    domain.refresh_from_db()
+    return owner, domain
+
+
+def wait_online(domain, count: int, timeout: float, **wanted) -> tuple[float, int]:
+    """Poll (every 50 ms) until `count` accounts of the domain match `wanted` and are Online;
+    the time it happened and how many were."""
+    from django.db.models import F
+
+    from accounts.models import EmailAccount
+
+    deadline = time.perf_counter() + timeout
+    online = 0
+    while time.perf_counter() < deadline:
+        online = EmailAccount.objects.filter(
+            domain=domain, applied_version__gte=F("desired_version"), **wanted
+        ).count()
+        if online >= count:
+            break
+        time.sleep(0.05)
+    return time.perf_counter(), online
+
+
+def bench_bulk(args: argparse.Namespace, password_hash: str) -> dict:
+    from django.conf import settings
+
+    from accounts import bulk, sync
+    from accounts.models import EmailAccount, User
+    from domains.access import get_domain_for
+    from tempusmail.celery import app
+
+    count = args.batch_accounts
+    owner, domain = batch_domain("Bulk")
+    print(f"\nbulk change of {count} accounts: seeding and pushing them…", flush=True)
+    users = User.objects.bulk_create(
+        User(email=f"b{n:05d}@{domain.name}", password=password_hash) for n in range(count)
+    )
+    accounts = EmailAccount.objects.bulk_create(
+        EmailAccount(
+            organization_id=domain.organization_id,
+            domain=domain,
+            user=user,
+            local_part=user.email.partition("@")[0],
+            address=user.email,
+            quota_mb=1024,
+            services=list(domain.services),
+            daily_send_limit=500,
+        )
+        for user in users
+    )
+    ids = [a.pk for a in accounts]
+    seeded = time.perf_counter()
+    size = settings.BULK_CHUNK_SIZE
+    for first in range(0, count, size):  # in this process: then the directory holds them
+        sync.accounts_push(account_ids=ids[first : first + size])
+    pushed = time.perf_counter()
+    app.control.purge()
+    log_path = ROOT / "var" / "bench-worker.log"
+    worker = launch_worker(args, log_path)
+    try:
+        started = time.perf_counter()
+        job = bulk.bulk_start(
+            user=owner,
+            domain=get_domain_for(owner, domain.pk, write=True),
+            kind="storage",
+            params={"quota_mb": 5120},
+            q="",
+        )
+        finished, online = wait_online(domain, count, max(120, count / 20), quota_mb=5120)
+    finally:
+        stop_worker(worker)
+    job.refresh_from_db()
+    elapsed = finished - started
+    result = {"accounts": count, "online": online, "seconds": elapsed, "rate": online / elapsed}
+    print(
+        f"  MAIL_BACKEND={args.backend}, worker concurrency {args.concurrency}, chunks of "
+        f"{settings.BULK_CHUNK_SIZE}; load average {', '.join(f'{n:.1f}' for n in os.getloadavg())}"
+    )
+    print(
+        f"  first push of the seeded accounts (in process, batched): "
+        f"{count / (pushed - seeded):8.1f} accounts/s"
+    )
+    print(
+        f"  bulk job start → all {online}/{count} Online: {elapsed:.1f} s, "
+        f"{result['rate']:.1f} accounts/s (job {job.state}: {job.done} done, {job.failed} failed)"
+    )
+    if online < count:
+        print(f"  WARNING: {count - online} accounts not Online; see {log_path}")
+    return result
+
+
+def bench_import_csv(args: argparse.Namespace, password_hash: str) -> dict:
+    import csv
+    import io
+
+    from accounts import bulk, csvio
+    from tempusmail.celery import app
+
+    count = args.batch_accounts
+    owner, domain = batch_domain("Import")
+    phc = password_hash.removeprefix("argon2")  # the PHC string, as another system exports it
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["address", "first_name", "last_name", "password_hash", "storage_mb"])
+    for n in range(count):
+        writer.writerow([f"i{n:05d}", "Imported", f"{n}", phc, 1024])
+    data = out.getvalue().encode()
+    print(f"\nCSV import of {count} accounts ({len(data) // 1024} KB, hashes given)", flush=True)
+    app.control.purge()
+    log_path = ROOT / "var" / "bench-worker.log"
+    worker = launch_worker(args, log_path)
+    try:
+        started = time.perf_counter()
+        job, parsed = csvio.preview(user=owner, domain=domain, data=data, file_name="bench.csv")
+        previewed = time.perf_counter()
+        if parsed.errors or job.params["counts"]["create"] != count:
+            sys.exit(f"the preview refused the file: {parsed.errors or job.params['counts']}")
+        csvio.import_start(job=job)
+        bulk.enqueue(job)
+        finished, online = wait_online(domain, count, max(180, count / 10))
+    finally:
+        stop_worker(worker)
+    again = time.perf_counter()
+    job2, _parsed = csvio.preview(user=owner, domain=domain, data=data, file_name="bench.csv")
+    again = time.perf_counter() - again
+    job.refresh_from_db()
+    elapsed = finished - started
+    result = {"accounts": count, "online": online, "seconds": elapsed, "rate": online / elapsed}
+    print(
+        f"  MAIL_BACKEND={args.backend}, worker concurrency {args.concurrency}; "
+        f"load average {', '.join(f'{n:.1f}' for n in os.getloadavg())}"
+    )
+    print(f"  preview (dry run): {previewed - started:.1f} s")
+    print(
+        f"  upload → all {online}/{count} Online: {elapsed:.1f} s, {result['rate']:.1f} "
+        f"accounts/s (job {job.state}: {job.done} done, {job.failed} failed)"
+    )
+    print(f"  preview of the same file again: {again:.1f} s, {job2.params['counts']}")
+    if online < count:
+        print(f"  WARNING: {count - online} accounts not Online; see {log_path}")
     return result
 
 
@@ -652,6 +836,10 @@ def main() -> None:
         bench_lists(args, password_hash)
     if args.provisioning:
         bench_provisioning(args, password_hash)
+    if args.bulk:
+        bench_bulk(args, password_hash)
+    if args.import_csv:
+        bench_import_csv(args, password_hash)
     if args.imports:
         bench_imports(args, password_hash)
 

@@ -70,11 +70,41 @@ def audit(
     """Record one change. Safe to call from any service; it never raises into the caller's
     business logic for lack of a request (then the actor is "system"). `actor_email` names an
     actor that is no user (a sign-in name nobody has)."""
+    event = _event(
+        action=action,
+        obj=obj,
+        fields=fields,
+        organization_id=organization_id,
+        user=user,
+        actor_email=actor_email,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_many(*, action: str, changes: list[tuple[Any, list[str]]]) -> None:
+    """audit() for several objects, (object, fields changed) each, in one INSERT."""
+    if changes:
+        model = apps.get_model(settings.AUDIT_EVENT_MODEL)
+        model.objects.bulk_create(
+            [_event(action=action, obj=obj, fields=fields) for obj, fields in changes]
+        )
+
+
+def _event(
+    *,
+    action: str,
+    obj=None,
+    fields=(),
+    organization_id: int | None = None,
+    user=None,
+    actor_email: str = "",
+):
     # The model is named in settings (like AUTH_USER_MODEL): the writer sits below every app.
     event_model = apps.get_model(settings.AUDIT_EVENT_MODEL)
     actor = current_actor() or Actor(via="system")
     who = user or actor.who()
-    return event_model.objects.create(
+    return event_model(
         organization_id=organization_id or (_organization_id(obj) if obj is not None else None),
         actor=who,
         actor_email=getattr(who, "email", "") or actor_email,

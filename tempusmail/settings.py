@@ -207,6 +207,8 @@ ACCOUNT_IMPORT_MAX_BYTES = int(os.environ.get("ACCOUNT_IMPORT_MAX_BYTES", str(10
 ACCOUNT_IMPORT_MAX_ROWS = int(os.environ.get("ACCOUNT_IMPORT_MAX_ROWS", "50000"))
 # Anything not applied this many seconds after its change is re-enqueued by the reconciler.
 RECONCILE_AFTER_SECONDS = int(os.environ.get("RECONCILE_AFTER_SECONDS", "60"))
+# Accounts a bulk job or CSV import handles per transaction and per push task (accounts.bulk).
+BULK_CHUNK_SIZE = int(os.environ.get("BULK_CHUNK_SIZE", "200"))
 
 # Billing (docs/billing.md): days an account whose renewal could not be paid stays active;
 # the payment provider's webhook secret (empty: the webhook refuses everything) and how old

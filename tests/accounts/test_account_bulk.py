@@ -187,7 +187,9 @@ def test_services_change_keeps_each_account_within_the_domain(
     assert EmailAccount.objects.get(pk=team[0].pk).services == ["imap", "smtp"]
 
 
-def test_a_job_resumes_after_its_worker_died(owner, domain_a, team, monkeypatch, run_tasks):
+def test_a_job_resumes_after_its_worker_died(
+    owner, domain_a, team, monkeypatch, run_tasks, settings
+):
     """The worker dies in its second chunk of two accounts: the first chunk is recorded, the
     second rolled back and still pending; the reconciler's resume finishes it and no account
     is changed (or audited) twice."""
@@ -195,24 +197,25 @@ def test_a_job_resumes_after_its_worker_died(owner, domain_a, team, monkeypatch,
     job = bulk.bulk_start(
         user=owner, domain=domain, kind="storage", params={"quota_mb": 10240}, q=""
     )
-    original = bulk._apply
-    calls = []
+    original = bulk._update_outcomes
+    chunks = []
 
-    def dies_after_three(job, item, get):
-        if len(calls) == 3:
+    def dies_in_the_second_chunk(job, items, get):
+        chunks.append([item.pk for item in items])
+        outcomes = original(job, items, get)  # written, but not committed
+        if len(chunks) == 2:
             raise SystemExit("worker killed")
-        calls.append(item.pk)
-        return original(job, item, get)
+        return outcomes
 
-    monkeypatch.setattr(bulk, "BATCH", 2)
-    monkeypatch.setattr(bulk, "_apply", dies_after_three)
+    settings.BULK_CHUNK_SIZE = 2
+    monkeypatch.setattr(bulk, "_update_outcomes", dies_in_the_second_chunk)
     with pytest.raises(SystemExit):
         bulk.bulk_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.state, job.total, job.done, job.failed) == ("running", 4, 2, 0)
     assert BulkJobItem.objects.filter(job=job, state="pending").count() == 2
 
-    monkeypatch.setattr(bulk, "_apply", original)
+    monkeypatch.setattr(bulk, "_update_outcomes", original)
     BulkJob.objects.filter(pk=job.pk).update(updated_at=job.updated_at.replace(year=2000))
     with run_tasks():
         assert bulk.resume_stalled() == [job.pk]

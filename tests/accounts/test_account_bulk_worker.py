@@ -1,8 +1,8 @@
 """A bulk job survives its worker's death (issue 15, item 1), with real worker processes.
 
-The test holds a row lock on one account, so the worker blocks in the middle of the job (the
-accounts before it done, recorded), then kills the worker outright (SIGKILL, its pool with
-it): no goodbye, the message unacknowledged. A new worker and the reconciler's resume finish
+The test holds a row lock on one account, so the worker blocks in the middle of the job (in
+chunks of two accounts here: the chunks before it done, recorded), then kills the worker
+outright (SIGKILL, its pool with it): no goodbye, the message unacknowledged. A new worker and the reconciler's resume finish
 the job; every account changed exactly once."""
 
 import os
@@ -36,7 +36,8 @@ def test_a_job_survives_a_killed_worker(start_worker, owner, domain_a, plan, mak
     plan.max_accounts = 50
     plan.save()
     accounts = [make_account(domain_a, f"user{n:02d}") for n in range(8)]
-    worker = start_worker(concurrency=1)
+    chunks_of_two = {"BULK_CHUNK_SIZE": "2"}
+    worker = start_worker(concurrency=1, env=chunks_of_two)
     wait_until(
         lambda: all(a.status == "online" for a in EmailAccount.objects.select_related("domain")),
         timeout=60,
@@ -66,7 +67,7 @@ def test_a_job_survives_a_killed_worker(start_worker, owner, domain_a, plan, mak
     assert (stalled.state, stalled.total, stalled.done) == ("running", 8, 4)
     assert EmailAccount.objects.filter(quota_mb=5120).count() == 4
 
-    start_worker(concurrency=1)
+    start_worker(concurrency=1, env=chunks_of_two)
 
     def resumed_and_done():
         # What the reconciler does every 30 s, here every second: a job whose progress
