@@ -2,8 +2,8 @@
 
 The test holds a row lock on one account, so the worker blocks in the middle of the job (in
 chunks of two accounts here: the chunks before it done, recorded), then kills the worker
-outright (SIGKILL, its pool with it): no goodbye, the message unacknowledged. A new worker and the reconciler's resume finish
-the job; every account changed exactly once."""
+outright (SIGKILL, its pool with it): no goodbye, the message unacknowledged. A new worker
+and the reconciler's resume finish the job; every account changed exactly once."""
 
 import os
 import signal
