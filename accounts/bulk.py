@@ -228,8 +228,13 @@ def _run_chunk(job: BulkJob, pks: list[int]) -> None:
             )
         if job.kind in UPDATE_KINDS:
             outcomes = _update_outcomes(job, items, get)
+        elif job.kind == Kind.IMPORT:
+            outcomes = csvio.import_creations(job=job, items=items)
         else:
-            outcomes = {item.pk: _outcome(job, item, get) for item in items}
+            outcomes = {}
+        for item in items:
+            if item.pk not in outcomes:
+                outcomes[item.pk] = _outcome(job, item, get)
         counts = {"done": 0, "failed": 0}
         for item in items:
             outcome = outcomes[item.pk]
@@ -238,7 +243,7 @@ def _run_chunk(job: BulkJob, pks: list[int]) -> None:
             if job.kind == Kind.IMPORT and item.data.get("password"):
                 item.data = {**item.data, "password": ""}  # not kept once used
             counts["failed" if outcome.state == BulkJobItem.State.FAILED else "done"] += 1
-        BulkJobItem.objects.bulk_update(items, ["state", "errors", "data"])
+        BulkJobItem.objects.bulk_update(items, ["state", "errors", "data", "account"])
         BulkJob.objects.filter(pk=job.pk).update(
             done=F("done") + counts["done"],
             failed=F("failed") + counts["failed"],
