@@ -264,3 +264,57 @@ def test_job_pages_run_a_constant_number_of_queries(client_for, owner, domain_a,
     few = [count(url) for url in urls]
     add_failures(60)
     assert [count(url) for url in urls] == few
+
+
+def storage_job(owner, domain) -> BulkJob:
+    return bulk.bulk_start(
+        user=owner,
+        domain=get_domain_for(owner, domain.pk),
+        kind="storage",
+        params={"quota_mb": 5120},
+        q="",
+    )
+
+
+def test_a_chunk_of_accounts_is_pushed_by_one_task(
+    owner, domain_a, roomy, make_account, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Five accounts in chunks of two: three push tasks, each naming its chunk's accounts
+    (one directory transaction each on the worker), none for a single account."""
+    from accounts import tasks
+
+    settings.BULK_CHUNK_SIZE = 2
+    accounts = [make_account(domain_a, f"user{n}") for n in range(5)]
+    job = storage_job(owner, domain_a)
+    sent = []
+    monkeypatch.setattr(tasks.push_accounts, "delay", lambda ids: sent.append(("batch", ids)))
+    monkeypatch.setattr(tasks.push_account, "delay", lambda pk: sent.append(("one", pk)))
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk.bulk_run(job_id=job.pk)
+    ids = sorted(a.pk for a in accounts)
+    assert sent == [("batch", ids[0:2]), ("batch", ids[2:4]), ("batch", ids[4:5])]
+    assert EmailAccount.objects.filter(quota_mb=5120).count() == 5
+    assert AuditEvent.objects.filter(action="account.update").count() == 5
+
+
+def test_a_chunk_runs_the_same_queries_for_3_or_30_accounts(
+    owner, domain_a, roomy, make_account, django_assert_num_queries
+):
+    def job_for(count: int, prefix: str) -> BulkJob:
+        ids = [make_account(domain_a, f"{prefix}{n:02d}").pk for n in range(count)]
+        return bulk.bulk_start(
+            user=owner,
+            domain=get_domain_for(owner, domain_a.pk),
+            kind="storage",
+            params={"quota_mb": 5120},
+            account_ids=ids,
+        )
+
+    small, large = job_for(3, "small"), job_for(30, "large")
+    with CaptureQueriesContext(connection) as queries:
+        bulk.bulk_run(job_id=small.pk)
+    with django_assert_num_queries(len(queries)):
+        bulk.bulk_run(job_id=large.pk)
+    large.refresh_from_db()
+    assert (large.state, large.done, large.failed) == ("done", 30, 0)
+    assert EmailAccount.objects.filter(quota_mb=5120).count() == 33

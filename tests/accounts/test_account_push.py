@@ -156,3 +156,41 @@ def test_the_reconciler_picks_what_waited_too_long_and_is_not_failing(
         last_error="BackendError: x", last_error_at=timezone.now()
     )
     assert tasks.reconcile() == [late.pk]
+
+
+def test_one_batch_push_applies_its_accounts_removes_a_deleted_one_and_skips_pending(
+    memory_backend, monkeypatch, org_a, domain_a, make_account, plan, reload
+):
+    from tests.conftest import make_domain
+
+    plan.max_accounts = 10
+    plan.save()
+    bob, cleo, gone = (make_account(domain_a, name) for name in ("bob", "cleo", "gone"))
+    waiting = make_account(make_domain(org_a, "pending.example", verified=False), "wait")
+    tasks.push_account.apply(args=[gone.pk])
+    services.account_deactivate(account=reload(gone))
+    services.account_delete(account=reload(gone))
+    memory_backend.calls.clear()
+
+    tasks.push_accounts.apply(args=[[bob.pk, cleo.pk, gone.pk, waiting.pk]])
+
+    assert [reload(a).status for a in (bob, cleo)] == ["online", "online"]
+    assert set(memory_backend.accounts) == {"bob@a.example", "cleo@a.example"}
+    assert ("apply_accounts", "bob@a.example,cleo@a.example") in memory_backend.calls
+    assert not EmailAccount.objects.filter(pk=gone.pk).exists()
+    assert reload(waiting).status != "online"  # its domain's verification will push it
+
+
+def test_a_failing_batch_push_shows_the_error_on_each_of_its_accounts(
+    memory_backend, monkeypatch, account_a, domain_a, make_account, reload
+):
+    bob = make_account(domain_a, "bob")
+
+    def broken(states):
+        raise BackendError("mail directory unavailable")
+
+    monkeypatch.setattr(memory_backend, "apply_accounts", broken)
+    assert tasks.push_accounts.apply(args=[[account_a.pk, bob.pk]]).failed()
+    for account in (reload(account_a), reload(bob)):
+        assert account.last_error == "BackendError: mail directory unavailable"
+        assert account.status == "updating"

@@ -206,3 +206,34 @@ def test_a_new_mailbox_gets_a_storage_host_and_pushes_keep_it(directory, setting
     # The first mailbox, created before there were hosts, gets one at its next push.
     backend.apply_account(state(version=2))
     assert directory.mailbox(ADDRESS)["host"] in {"10.0.0.11", "10.0.0.12"}
+
+
+def test_a_batch_is_one_flush_per_host_and_a_stale_state_in_it_is_ignored(hosts, directory):
+    """Three mailboxes pushed together: the one whose directory row is newer keeps it, the
+    others are written; every host flushes the two written users in one request and kicks
+    only the deactivated one."""
+    backend = DovecotBackend()
+    bob, cleo = "bob@a.example", "cleo@a.example"
+    backend.apply_account(state(address=cleo, version=7, quota_bytes=7 * 1024**3))
+    for api in hosts:
+        api.calls.clear()
+        api.answers["kick"] = 68
+
+    applied = backend.apply_accounts(
+        [
+            state(version=1, quota_bytes=5 * 1024**3),
+            state(address=bob, version=3, active=False),
+            state(address=cleo, version=6, quota_bytes=1024**3),  # older than the row held
+        ]
+    )
+
+    assert [s.address for s in applied] == [ADDRESS, bob]
+    assert directory.mailbox(ADDRESS)["quota_bytes"] == 5 * 1024**3
+    assert (directory.mailbox(bob)["active"], directory.mailbox(bob)["version"]) == (0, 3)
+    held = directory.mailbox(cleo)
+    assert (held["version"], held["quota_bytes"]) == (7, 7 * 1024**3)
+    for api in hosts:
+        assert api.calls == [
+            ("authCacheFlush", {"user": [ADDRESS, bob]}),
+            ("kick", {"mask": [bob]}),
+        ]
