@@ -17,8 +17,9 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts import services
-from accounts.models import EmailAccount
+from accounts import bulk, services
+from accounts.models import BulkJob, EmailAccount
+from domains.access import get_domain_for
 from domains.models import Domain
 from tests.conftest import PASSWORD, ROOT, need, wait_until
 from tests.mailstack.conftest import free_ports, message, run_stack, wait_online, wait_port
@@ -224,6 +225,29 @@ def test_each_change_is_in_effect_on_both_hosts_when_online(
         return False
 
     wait_until(cut, timeout=10, what="mx2 to cut ann's session")
+
+
+def test_a_bulk_change_reaches_both_hosts_in_one_batch(
+    hosts, worker, mail_domain, make_account, owner
+):
+    """A bulk storage change is one push_accounts task for its accounts: both real hosts
+    flush the users' auth cache entries in one doveadm request and serve the new quota."""
+    accounts = [make_account(mail_domain, f"bulk{n}", quota_mb=5) for n in range(3)]
+    for account in accounts:
+        wait_online(account)
+    job = bulk.bulk_start(
+        user=owner,
+        domain=get_domain_for(owner, mail_domain.pk),
+        kind="storage",
+        params={"quota_mb": 1},
+        q="bulk",
+    )
+    wait_until(lambda: BulkJob.objects.get(pk=job.pk).state == "done", what="the job done")
+    assert BulkJob.objects.get(pk=job.pk).done == 3
+    for account in accounts:
+        wait_online(account)
+        for stack in (hosts["mx1"], hosts["mx2"]):
+            assert quota_limit_kib(stack, account.address) == 1024
 
 
 def test_a_stopped_host_holds_the_change_names_itself_and_catches_up(
