@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from domains.billing import charge, give_back, lock_organization
 from domains.models import Domain, Organization, SubscriptionType
 from tempusmail.audit import audit, audit_many
-from tempusmail.provisioning import enqueue_on_commit
+from tempusmail.provisioning import batched_pushes, enqueue_on_commit
 
 from . import subscriptions
 from .access import CREDENTIAL_FIELDS, check_credentials_change
 from .models import REJECT_MESSAGE_MAX, Alias, EmailAccount, Group, User
 from .passwords import check_password_policy, remember_password
-from .tasks import push_account, push_group
+from .tasks import push_account, push_accounts, push_group
 from .validators import (
     check_forward_loop,
     normalize_address,
@@ -731,8 +731,9 @@ def domain_verified(*, domain: Domain) -> None:
     EmailAccount.objects.filter(pk__in=ids).update(
         desired_version=F("desired_version") + 1, changed_at=now
     )
-    for pk in sorted(ids):
-        _enqueue_pk(pk)
+    with batched_pushes({push_account: push_accounts}):
+        for pk in sorted(ids):
+            _enqueue_pk(pk)
     for group in Group.objects.filter(domain=domain):
         bump_group(group)
 
@@ -740,7 +741,7 @@ def domain_verified(*, domain: Domain) -> None:
 def resync(*, accounts: Iterable[EmailAccount]) -> int:
     """Staff action: push again whatever the mail system holds, even if it looks applied."""
     count = 0
-    with transaction.atomic():
+    with transaction.atomic(), batched_pushes({push_account: push_accounts}):
         for account in accounts:
             _bump(account)
             count += 1

@@ -190,3 +190,20 @@ def test_a_claim_added_while_the_name_was_being_verified_goes_too(dns_server, or
         ownership.domain_verify_now(domain=late)
     assert list(Domain.objects.filter(name="race.example")) == [winner]
     assert ClaimNotice.objects.filter(organization=org_b, name="race.example").exists()
+
+
+def test_a_verification_pushes_the_domains_accounts_in_one_batch(
+    org_a, make_account, memory_backend, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A domain prepared with many accounts goes live in one adapter call per 500 accounts
+    (one directory transaction, one auth cache flush), not one push task per account."""
+    from accounts import tasks
+
+    claim = make_domain(org_a, "prepared.example", verified=False)
+    accounts = [make_account(claim, f"user{n}") for n in range(3)]
+    sent = []
+    monkeypatch.setattr(tasks.push_accounts, "delay", lambda ids: sent.append(("batch", ids)))
+    monkeypatch.setattr(tasks.push_account, "delay", lambda pk: sent.append(("one", pk)))
+    with django_capture_on_commit_callbacks(execute=True):
+        ownership.domain_mark_verified(domain=claim, by_staff=True)
+    assert sent == [("batch", sorted(a.pk for a in accounts))]
