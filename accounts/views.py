@@ -140,7 +140,7 @@ def account_list(request, domain_pk):
             "tab": "accounts",
             "job": job,
             "is_member": True,  # get_domain_for found the user's role (base.html's navigation)
-            "bulk_form": forms.BulkForm(domain=domain, can_manage=flags["can_manage"])
+            "bulk_form": forms.blank_bulk_form(domain=domain, can_manage=flags["can_manage"])
             if flags["can_write"]
             else None,
             **flags,
