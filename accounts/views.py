@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -82,6 +84,31 @@ class CappedPaginator(Paginator):
         return self.count > self.limit
 
 
+# The list's sortable columns: key, label, right-aligned (numbers).
+COLUMNS = (
+    ("status", gettext_lazy("Status"), False),
+    ("address", gettext_lazy("Address"), False),
+    ("storage", gettext_lazy("Storage used"), True),
+    ("last_access", gettext_lazy("Last access"), False),
+    ("sent", gettext_lazy("Sent (24 h)"), True),
+)
+
+
+def sort_headers(q: str, sort: str) -> list[dict]:
+    """The column headers' links: the same column again reverses its order; the search stays.
+    Computed here once a request (five template includes cost ~0.5 ms a page)."""
+    search = f"q={quote(q, safe='/')}&" if q else ""
+    return [
+        {
+            "label": label,
+            "num": num,
+            "href": f"?{search}sort={'-' if sort == key else ''}{key}",
+            "order": " asc" if sort == key else " desc" if sort[1:] == key else "",
+        }
+        for key, label, num in COLUMNS
+    ]
+
+
 @login_required
 def account_list(request, domain_pk):
     domain = get_domain_for(request.user, domain_pk)
@@ -109,10 +136,11 @@ def account_list(request, domain_pk):
             "actions_form": ACTIONS_FORM,
             "q": q,
             "sort": sort,
+            "sort_headers": sort_headers(q, sort),
             "tab": "accounts",
             "job": job,
             "is_member": True,  # get_domain_for found the user's role (base.html's navigation)
-            "bulk_form": forms.BulkForm(domain=domain, can_manage=flags["can_manage"])
+            "bulk_form": forms.blank_bulk_form(domain=domain, can_manage=flags["can_manage"])
             if flags["can_write"]
             else None,
             **flags,

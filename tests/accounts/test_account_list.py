@@ -185,3 +185,45 @@ def test_row_text_is_translated_and_escaped(client_for, owner, domain_a, make_ac
     assert "&lt;b&gt;Al&lt;/b&gt;" in row and "<b>Al" not in row
     assert 'aria-label="Seleziona alice"' in row and "Mai" in row and "Disattiva" in row
     assert "(non aggiornati)" in row and "2,0\xa0GB" in row
+
+
+def _options(html: str, name: str) -> list[str]:
+    select = re.search(rf'<select name="{name}".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option value="([^"]*)"', select)
+
+
+def test_the_bulk_form_is_each_domains_roles_and_languages_own(
+    client_for, owner, operator, org_a, domain_a
+):
+    """The blank bulk form is rendered once a process for each language, role, storage
+    sizes and services (accounts.forms.blank_bulk_form): no page gets another's."""
+    from tests.conftest import make_domain
+
+    small = make_domain(org_a, "small.example")  # other sizes, the same services
+    small.storage_options_mb = [2048]
+    small.save(update_fields=["storage_options_mb"])
+    few = make_domain(org_a, "few.example")  # the same sizes, other services
+    few.services = ["imap", "smtp"]
+    few.save(update_fields=["services"])
+    owners = client_for(owner)
+    pages = {
+        domain.name: owners.get(reverse("accounts:list", args=[domain.pk])).content.decode()
+        for domain in (domain_a, small, few)
+    }
+    services = r'name="services" value="([^"]+)"'
+    assert _options(pages["a.example"], "quota_mb") == ["", "1024", "5120", "10240"]
+    assert _options(pages["small.example"], "quota_mb") == ["", "2048"]
+    assert _options(pages["few.example"], "quota_mb") == ["", "1024", "5120", "10240"]
+    assert len(re.findall(services, pages["a.example"])) > 2
+    assert re.findall(services, pages["few.example"]) == ["imap", "smtp"]
+    assert "deactivate" in _options(pages["a.example"], "action")
+
+    operators = client_for(operator)  # may not deactivate: not offered
+    page = operators.get(reverse("accounts:list", args=[domain_a.pk])).content.decode()
+    assert _options(page, "action") == ["", "storage", "services", "send_limit", "resync"]
+
+    owner.language = "it"
+    owner.save(update_fields=["language"])
+    italian = client_for(owner).get(reverse("accounts:list", args=[domain_a.pk])).content
+    assert "Azione" in italian.decode() and "Spazio di archiviazione" in italian.decode()
+    assert "Storage capacity" not in italian.decode()
