@@ -330,3 +330,40 @@ def test_remove_domain_takes_its_default_aliases(backend, directory):
         )
     backend.remove_domain("a.example")
     assert directory.query("SELECT address FROM domain_alias") == [("postmaster@b.example",)]
+
+
+def test_a_batch_with_a_stale_state_still_writes_the_others(backend, directory, monkeypatch):
+    """One transaction for three mailboxes: the one whose directory row is newer keeps all of
+    it, the two others are written whole; only those two get their sending limits, and the
+    new domain of one of them is served over XMPP although the other's domain was known."""
+    limits = []
+
+    class Store:
+        def set_limits(self, values):
+            limits.append(values)
+
+    monkeypatch.setattr(DovecotBackend, "policy_store", lambda self: Store())
+    backend.apply_account(NEWER)
+    before = held(directory)
+    limits.clear()
+    out = {"forward_to": ("boss@elsewhere.test",), "forward_keep_copy": True}
+    bob = state(address="bob@b.example", version=1, aliases=("bobby@b.example",), **out)
+    cleo = state(address="cleo@a.example", version=2, daily_send_limit=40, **out)
+
+    applied = backend.apply_accounts([OLDER, bob, cleo])
+
+    assert applied == [bob, cleo]
+    assert held(directory) == before
+    assert held(directory, bob.address) == expected(bob)
+    assert held(directory, cleo.address) == expected(cleo)
+    assert limits == [{bob.address: 100, cleo.address: 40}]
+    assert (directory.root / "xmpp-hosts.cfg.lua").read_text().splitlines()[1:] == [
+        'VirtualHost "a.example"',
+        'VirtualHost "b.example"',
+    ]
+
+
+def test_an_empty_batch_writes_and_tells_nothing(backend, directory):
+    assert backend.apply_accounts([]) == []
+    assert directory.query("SELECT address FROM mailbox") == []
+    assert directory.doveadm_calls() == []
