@@ -3,6 +3,7 @@ overwrites a newer one (rows, aliases, forwards, Sieve script), a push of the sa
 applied again (a retry repairs), and removals take everything with them. Dovecot keeps no auth
 cache (docs/operations.md): no push flushes one; only a deactivation kicks open sessions."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -367,3 +368,40 @@ def test_an_empty_batch_writes_and_tells_nothing(backend, directory):
     assert backend.apply_accounts([]) == []
     assert directory.query("SELECT address FROM mailbox") == []
     assert directory.doveadm_calls() == []
+
+
+def test_a_removal_for_another_row_leaves_the_mailbox_and_is_logged(backend, directory, caplog):
+    """The address was deleted and created again: the old row's removal (identity 7) finds the
+    new row's mailbox (8) and touches nothing of it, not its mail, not its sessions."""
+    backend.apply_account(state(version=1, identity=8, aliases=("sales@a.example",)))
+    home = backend.home(ADDRESS)
+    home.mkdir(parents=True)
+    before = held(directory)
+    directory.forget_calls()
+
+    with caplog.at_level("INFO", logger="tempusmail.mailbackend.dovecot.backend"):
+        backend.remove_account(ADDRESS, identity=7)
+
+    assert held(directory) == before and directory.mailbox(ADDRESS)["active"] == 1
+    assert home.exists() and directory.doveadm_calls() == []
+    assert caplog.messages == [f"ignored removal of {ADDRESS} #7: held by #8"]
+
+
+def test_a_mailbox_created_again_during_a_removal_stays(backend, directory, monkeypatch):
+    """While the hosts purge the old row's mail, the address is created again and pushed: the
+    removal's second transaction finds the new row and leaves it."""
+    backend.apply_account(state(version=3, identity=7))
+    newer = replace(NEWER, version=1, identity=8)
+    tell_hosts = DovecotBackend.tell_hosts
+
+    def pushed_meanwhile(self, addresses, **kwargs):
+        tell_hosts(self, addresses, **kwargs)
+        if kwargs.get("purge"):
+            monkeypatch.undo()
+            backend.apply_account(newer)
+
+    monkeypatch.setattr(DovecotBackend, "tell_hosts", pushed_meanwhile)
+    backend.remove_account(ADDRESS, identity=7)
+
+    assert held(directory) == expected(newer)
+    assert directory.mailbox(ADDRESS)["account_id"] == 8
