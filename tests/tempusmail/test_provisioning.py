@@ -94,10 +94,12 @@ def test_pushes_inside_batched_pushes_are_sent_as_batches_after_commit(
 
 def test_a_batch_holds_500_pushes_by_default(db, django_capture_on_commit_callbacks):
     single, batch = Task(), Task()
-    with django_capture_on_commit_callbacks(execute=True):
-        with provisioning.batched_pushes({single: batch}):
-            for pk in range(1, 502):
-                enqueue_on_commit(single, pk)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        provisioning.batched_pushes({single: batch}),
+    ):
+        for pk in range(1, 502):
+            enqueue_on_commit(single, pk)
     assert batch.sent == [list(range(1, 501)), [501]]
 
 
