@@ -225,4 +225,3 @@ def test_a_batch_push_reads_its_accounts_in_the_same_queries_whatever_their_numb
 
     assert queries(accounts[:1]) == queries(accounts[1:])
     assert memory_backend.accounts["eve@a.example"].aliases == ("eve.x@a.example",)
-
