@@ -4,8 +4,8 @@ an older push that starts while a newer one is being written waits for it and th
 version. A scratch database on the test PostgreSQL, no mail servers."""
 
 import os
-from dataclasses import replace
 import threading
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
