@@ -194,3 +194,34 @@ def test_a_failing_batch_push_shows_the_error_on_each_of_its_accounts(
     for account in (reload(account_a), reload(bob)):
         assert account.last_error == "BackendError: mail directory unavailable"
         assert account.status == "updating"
+
+
+def test_a_batch_push_reads_its_accounts_in_the_same_queries_whatever_their_number(
+    memory_backend, domain_a, make_account, plan
+):
+    """A batch of 500 is one task: its reads (the login, the domain, the aliases and their
+    domains) are one query each, not one per account."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Alias
+
+    plan.max_accounts = 10
+    plan.save()
+    accounts = [make_account(domain_a, name) for name in ("bob", "cleo", "dan", "eve")]
+    for account in accounts:
+        Alias.objects.create(
+            organization_id=account.organization_id,
+            account=account,
+            domain=domain_a,
+            local_part=f"{account.local_part}.x",
+            address=f"{account.local_part}.x@a.example",
+        )
+
+    def queries(batch) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            sync.accounts_push(account_ids=[a.pk for a in batch])
+        return len(captured)
+
+    assert queries(accounts[:1]) == queries(accounts[1:])
+    assert memory_backend.accounts["eve@a.example"].aliases == ("eve.x@a.example",)

@@ -3,6 +3,7 @@ overwrites a newer one (rows, aliases, forwards, Sieve script), a push of the sa
 applied again (a retry repairs), and removals take everything with them. Dovecot keeps no auth
 cache (docs/operations.md): no push flushes one; only a deactivation kicks open sessions."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -330,3 +331,77 @@ def test_remove_domain_takes_its_default_aliases(backend, directory):
         )
     backend.remove_domain("a.example")
     assert directory.query("SELECT address FROM domain_alias") == [("postmaster@b.example",)]
+
+
+def test_a_batch_with_a_stale_state_still_writes_the_others(backend, directory, monkeypatch):
+    """One transaction for three mailboxes: the one whose directory row is newer keeps all of
+    it, the two others are written whole; only those two get their sending limits, and the
+    new domain of one of them is served over XMPP although the other's domain was known."""
+    limits = []
+
+    class Store:
+        def set_limits(self, values):
+            limits.append(values)
+
+    monkeypatch.setattr(DovecotBackend, "policy_store", lambda self: Store())
+    backend.apply_account(NEWER)
+    before = held(directory)
+    limits.clear()
+    out = {"forward_to": ("boss@elsewhere.test",), "forward_keep_copy": True}
+    bob = state(address="bob@b.example", version=1, aliases=("bobby@b.example",), **out)
+    cleo = state(address="cleo@a.example", version=2, daily_send_limit=40, **out)
+
+    applied = backend.apply_accounts([OLDER, bob, cleo])
+
+    assert applied == [bob, cleo]
+    assert held(directory) == before
+    assert held(directory, bob.address) == expected(bob)
+    assert held(directory, cleo.address) == expected(cleo)
+    assert limits == [{bob.address: 100, cleo.address: 40}]
+    assert (directory.root / "xmpp-hosts.cfg.lua").read_text().splitlines()[1:] == [
+        'VirtualHost "a.example"',
+        'VirtualHost "b.example"',
+    ]
+
+
+def test_an_empty_batch_writes_and_tells_nothing(backend, directory):
+    assert backend.apply_accounts([]) == []
+    assert directory.query("SELECT address FROM mailbox") == []
+    assert directory.doveadm_calls() == []
+
+
+def test_a_removal_for_another_row_leaves_the_mailbox_and_is_logged(backend, directory, caplog):
+    """The address was deleted and created again: the old row's removal (identity 7) finds the
+    new row's mailbox (8) and touches nothing of it, not its mail, not its sessions."""
+    backend.apply_account(state(version=1, identity=8, aliases=("sales@a.example",)))
+    home = backend.home(ADDRESS)
+    home.mkdir(parents=True)
+    before = held(directory)
+    directory.forget_calls()
+
+    with caplog.at_level("INFO", logger="tempusmail.mailbackend.dovecot.backend"):
+        backend.remove_account(ADDRESS, identity=7)
+
+    assert held(directory) == before and directory.mailbox(ADDRESS)["active"] == 1
+    assert home.exists() and directory.doveadm_calls() == []
+    assert caplog.messages == [f"ignored removal of {ADDRESS} #7: held by #8"]
+
+
+def test_a_mailbox_created_again_during_a_removal_stays(backend, directory, monkeypatch):
+    """While the hosts purge the old row's mail, the address is created again and pushed: the
+    removal's second transaction finds the new row and leaves it."""
+    backend.apply_account(state(version=3, identity=7))
+    newer = replace(NEWER, version=1, identity=8)
+    tell_hosts = DovecotBackend.tell_hosts
+
+    def pushed_meanwhile(self, addresses, **kwargs):
+        tell_hosts(self, addresses, **kwargs)
+        if kwargs.get("purge"):
+            monkeypatch.undo()
+            backend.apply_account(newer)
+
+    monkeypatch.setattr(DovecotBackend, "tell_hosts", pushed_meanwhile)
+    backend.remove_account(ADDRESS, identity=7)
+
+    assert held(directory) == expected(newer)
+    assert directory.mailbox(ADDRESS)["account_id"] == 8

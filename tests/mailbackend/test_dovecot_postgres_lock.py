@@ -5,6 +5,7 @@ version. A scratch database on the test PostgreSQL, no mail servers."""
 
 import os
 import threading
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -49,7 +50,17 @@ def waiting_on_an_advisory_lock(url: str) -> bool:
     return row[0] > 0
 
 
-def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(pg_directory, monkeypatch):
+BOB = replace(OLDER, address="bob@a.example", aliases=("bobby@a.example",))
+
+
+@pytest.mark.parametrize(
+    "older_push",
+    [[OLDER], [BOB, OLDER]],  # alone, or in a batch that locks another address first
+    ids=["alone", "in a batch"],
+)
+def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(
+    pg_directory, monkeypatch, older_push
+):
     inside, release = threading.Event(), threading.Event()
     storage_host = backend_module.storage_host
 
@@ -62,14 +73,14 @@ def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(pg_directory,
     monkeypatch.setattr(backend_module, "storage_host", held_inside)
     errors: list[BaseException] = []
 
-    def push(state):
+    def push(states):
         try:
-            DovecotBackend().apply_account(state)
+            DovecotBackend().apply_accounts(states)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    newer = threading.Thread(target=push, args=(NEWER,), name="newer")
-    older = threading.Thread(target=push, args=(OLDER,), name="older")
+    newer = threading.Thread(target=push, args=([NEWER],), name="newer")
+    older = threading.Thread(target=push, args=(older_push,), name="older")
     newer.start()
     try:
         assert inside.wait(30), "the newer push never reached its transaction"
@@ -93,6 +104,9 @@ def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(pg_directory,
         aliases = conn.execute(
             "SELECT address FROM alias WHERE mailbox = %s ORDER BY 1", (ADDRESS,)
         ).fetchall()
+        others = conn.execute(
+            "SELECT address FROM mailbox WHERE address <> %s ORDER BY 1", (ADDRESS,)
+        ).fetchall()
     want = mailbox_row(NEWER)
     assert (row["version"], row["quota_bytes"], row["sieve"]) == (
         want["version"],
@@ -100,3 +114,5 @@ def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(pg_directory,
         want["sieve"],
     )
     assert [a["address"] for a in aliases] == sorted(NEWER.aliases)
+    # The batch's other mailbox is written once the lock is free.
+    assert [o["address"] for o in others] == [s.address for s in older_push if s != OLDER]

@@ -71,6 +71,37 @@ def test_a_stale_push_of_the_deleted_account_leaves_the_new_mailbox(
     assert directory.mailbox("alice@a.example") is None
 
 
+def test_a_late_copy_of_a_removal_leaves_the_mailbox_created_again(
+    directory, monkeypatch, domain_a, make_account
+):
+    """The push of a deleted account runs twice (a redelivered task): the first removes the
+    mailbox and the row, the address is created again and pushed, then the second copy's
+    removal lands; it names the old row, so the new mailbox stays."""
+    backend = get_backend()
+    old = make_account(domain_a, "alice", quota_mb=1024)
+    sync.account_push(account_id=old.pk)
+    services.account_deactivate(account=EmailAccount.objects.get(pk=old.pk))
+    sync.account_push(account_id=old.pk)
+    services.account_delete(account=EmailAccount.objects.get(pk=old.pk))
+    remove_account, created = backend.remove_account, []
+
+    def late(address, *, identity=0):
+        if not created:
+            created.append(None)
+            sync.account_push(account_id=old.pk)  # the first copy: mailbox and row gone
+            created[0] = make_account(domain_a, "alice", quota_mb=10240)
+            sync.account_push(account_id=created[0].pk)
+        return remove_account(address, identity=identity)
+
+    monkeypatch.setattr(backend, "remove_account", late)
+    sync.account_push(account_id=old.pk)
+
+    row = directory.mailbox("alice@a.example")
+    assert row is not None, "the late removal took the new mailbox"
+    assert (row["account_id"], row["active"]) == (created[0].pk, 1)
+    assert EmailAccount.objects.get(pk=created[0].pk).status == "online"
+
+
 def test_the_memory_backend_compares_identities_too(
     memory_backend, monkeypatch, domain_a, make_account
 ):

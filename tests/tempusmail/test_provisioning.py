@@ -74,6 +74,58 @@ def test_a_broker_that_is_down_is_logged_not_raised(db, django_capture_on_commit
     ]
 
 
+def test_pushes_inside_batched_pushes_are_sent_as_batches_after_commit(
+    db, django_capture_on_commit_callbacks
+):
+    """A bulk job's pushes: each batch task gets the ids in order, at most `size` at a time,
+    each id once; a task without a batch form, and any push after the block, go one by one."""
+    single, batch, other = Task(), Task(), Task()
+    with django_capture_on_commit_callbacks(execute=True):
+        with provisioning.batched_pushes({single: batch}, size=2):
+            for pk in (9, 3, 5, 3):
+                enqueue_on_commit(single, pk)
+            enqueue_on_commit(other, 7)
+        assert batch.sent == []  # not before the rows are committed
+        enqueue_on_commit(single, 11)
+    assert batch.sent == [[3, 5], [9]]
+    assert single.sent == [11]
+    assert other.sent == [7]
+
+
+def test_a_batch_holds_500_pushes_by_default(db, django_capture_on_commit_callbacks):
+    single, batch = Task(), Task()
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        provisioning.batched_pushes({single: batch}),
+    ):
+        for pk in range(1, 502):
+            enqueue_on_commit(single, pk)
+    assert batch.sent == [list(range(1, 501)), [501]]
+
+
+def test_several_rows_record_each_its_own_version_never_an_older_one(
+    account_a, domain_a, make_account
+):
+    bob, cleo, dan = (make_account(domain_a, name) for name in ("bob", "cleo", "dan"))
+    EmailAccount.objects.filter(pk__in=[account_a.pk, bob.pk, cleo.pk, dan.pk]).update(
+        applied_version=4, last_error="directory away", last_error_at=timezone.now()
+    )
+
+    marked = provisioning.mark_applied_many(
+        EmailAccount, {account_a.pk: 6, bob.pk: 5, cleo.pk: 3, dan.pk: 4}
+    )
+
+    assert marked == {account_a.pk, bob.pk}
+    rows = EmailAccount.objects.filter(pk__in=[account_a.pk, bob.pk, cleo.pk, dan.pk])
+    assert {pk: (v, e) for pk, v, e in rows.values_list("pk", "applied_version", "last_error")} == {
+        account_a.pk: (6, ""),
+        bob.pk: (5, ""),
+        cleo.pk: (4, "directory away"),  # pushed 3: older than what was applied
+        dan.pk: (4, "directory away"),  # pushed 4: already recorded
+    }
+    assert EmailAccount.objects.get(pk=bob.pk).last_error_at is None
+
+
 class Retry(Exception):
     def __init__(self, exc, countdown):
         super().__init__(exc, countdown)
