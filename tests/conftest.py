@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import make_password
 from accounts import services as account_services
 from accounts.models import User
 from domains import services as domain_services
-from domains.models import Membership, Organization, Plan, Role
+from domains.models import Domain, Membership, Organization, Plan, Role
 from tempusmail.celery import worker_command
 from tempusmail.mailbackend import get_backend
 from tempusmail.mailbackend.base import SERVICES
@@ -114,6 +114,14 @@ def make_domain(org, name: str, *, verified: bool = True):
 @pytest.fixture
 def domain_a(org_a):
     return make_domain(org_a, "a.example")
+
+
+@pytest.fixture
+def small_quotas(domain_a):
+    """domain_a offering 1 MB, 5 MB and 1 GB mailboxes (quota tests fill one quickly)."""
+    Domain.objects.filter(pk=domain_a.pk).update(storage_options_mb=[1, 5, 1024])
+    domain_a.refresh_from_db()
+    return domain_a
 
 
 @pytest.fixture

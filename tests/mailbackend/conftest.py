@@ -4,12 +4,14 @@ to), so the version guards, flushes and kicks are observable."""
 
 import sqlite3
 import stat
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tempusmail.mailbackend.dovecot import DovecotBackend
+from tempusmail.mailbackend.dovecot import backend as backend_module
 
 FAKE_DOVEADM = """#!/bin/sh
 echo "$@" >> {log}
@@ -91,3 +93,37 @@ def directory(settings, tmp_path) -> Directory:
     root.mkdir()
     DovecotBackend().init_directory()
     return Directory(path=root / "directory.db", root=root, doveadm_log=log, doveadm_fail=fail)
+
+
+@dataclass
+class Race:
+    """Two pushes at once, as two workers make them: the thread named "newer" stops inside its
+    directory transaction (its rows written, not committed) until `release` is set."""
+
+    inside: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def thread(self, name: str, states: list) -> threading.Thread:
+        def push() -> None:
+            try:
+                DovecotBackend().apply_accounts(states)
+            except BaseException as exc:  # reported by the test
+                self.errors.append(exc)
+
+        return threading.Thread(target=push, name=name)
+
+
+@pytest.fixture
+def race(monkeypatch) -> Race:
+    race = Race()
+    storage_host = backend_module.storage_host
+
+    def held_inside(address):  # asked after the row is written, before the commit
+        if threading.current_thread().name == "newer":
+            race.inside.set()
+            assert race.release.wait(30)
+        return storage_host(address)
+
+    monkeypatch.setattr(backend_module, "storage_host", held_inside)
+    return race

@@ -9,7 +9,6 @@ import pytest
 
 from tempusmail.mailbackend import BackendError
 from tempusmail.mailbackend.dovecot import DovecotBackend
-from tempusmail.mailbackend.dovecot import backend as backend_module
 from tempusmail.mailbackend.dovecot import directory as directory_module
 from tests.conftest import wait_until
 from tests.mailbackend.test_dovecot_backend import ADDRESS, NEWER, OLDER, expected, held
@@ -150,7 +149,7 @@ def test_sending_counters_are_read_for_the_batch(backend, directory, monkeypatch
 
 
 def test_a_push_waits_for_the_one_holding_the_directory_and_then_sees_its_version(
-    backend, directory, monkeypatch
+    backend, directory, monkeypatch, race
 ):
     """Two pushes of one mailbox at once (two workers): the older one, started while the
     newer one holds the directory's write lock, waits for it and then finds the newer
@@ -166,39 +165,21 @@ def test_a_push_waits_for_the_one_holding_the_directory_and_then_sees_its_versio
         return conn
 
     monkeypatch.setattr(directory_module.Directory, "_open", traced_open)
-    inside, release = threading.Event(), threading.Event()
-    storage_host = backend_module.storage_host
-
-    def held_inside(address):  # asked after the row is written, before the commit
-        if threading.current_thread().name == "newer":  # inside the newer push's transaction
-            inside.set()
-            assert release.wait(30)
-        return storage_host(address)
-
-    monkeypatch.setattr(backend_module, "storage_host", held_inside)
-    errors: list[BaseException] = []
-
-    def push(state):
-        try:
-            DovecotBackend().apply_account(state)
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
-    newer = threading.Thread(target=push, args=(NEWER,), name="newer")
-    older = threading.Thread(target=push, args=(OLDER,), name="older")
+    newer = race.thread("newer", [NEWER])
+    older = race.thread("older", [OLDER])
     newer.start()
-    assert inside.wait(30), "the newer push never reached its transaction"
+    assert race.inside.wait(30), "the newer push never reached its transaction"
     older.start()
     # The older push has asked for the write lock (SQLite traces a statement as it starts).
     wait_until(
         lambda: any(s.startswith("BEGIN") for s in statements), timeout=30, what="the older push"
     )
     assert older.is_alive()
-    release.set()
+    race.release.set()
     newer.join(30)
     older.join(30)
 
-    assert errors == []
+    assert race.errors == []
     assert held(directory) == expected(NEWER)
     # the older push read the version only after taking the lock
     assert statements.index("BEGIN IMMEDIATE") < next(

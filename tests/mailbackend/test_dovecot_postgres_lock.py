@@ -4,7 +4,6 @@ an older push that starts while a newer one is being written waits for it and th
 version. A scratch database on the test PostgreSQL, no mail servers."""
 
 import os
-import threading
 from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,7 +11,6 @@ import psycopg
 import pytest
 
 from tempusmail.mailbackend.dovecot import DovecotBackend
-from tempusmail.mailbackend.dovecot import backend as backend_module
 from tests.conftest import need, wait_until
 from tests.mailbackend.test_dovecot_backend import ADDRESS, NEWER, OLDER, mailbox_row
 
@@ -58,32 +56,12 @@ BOB = replace(OLDER, address="bob@a.example", aliases=("bobby@a.example",))
     [[OLDER], [BOB, OLDER]],  # alone, or in a batch that locks another address first
     ids=["alone", "in a batch"],
 )
-def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(
-    pg_directory, monkeypatch, older_push
-):
-    inside, release = threading.Event(), threading.Event()
-    storage_host = backend_module.storage_host
-
-    def held_inside(address):  # asked after the row is written, before the commit
-        if threading.current_thread().name == "newer":  # inside the newer push's transaction
-            inside.set()
-            assert release.wait(30)
-        return storage_host(address)
-
-    monkeypatch.setattr(backend_module, "storage_host", held_inside)
-    errors: list[BaseException] = []
-
-    def push(states):
-        try:
-            DovecotBackend().apply_accounts(states)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    newer = threading.Thread(target=push, args=([NEWER],), name="newer")
-    older = threading.Thread(target=push, args=(older_push,), name="older")
+def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(pg_directory, race, older_push):
+    newer = race.thread("newer", [NEWER])
+    older = race.thread("older", older_push)
     newer.start()
     try:
-        assert inside.wait(30), "the newer push never reached its transaction"
+        assert race.inside.wait(30), "the newer push never reached its transaction"
         older.start()
         wait_until(
             lambda: waiting_on_an_advisory_lock(pg_directory),
@@ -92,12 +70,12 @@ def test_an_older_push_waits_for_the_newer_one_and_changes_nothing(
         )
         assert older.is_alive()
     finally:
-        release.set()
+        race.release.set()
         newer.join(30)
         if older.ident is not None:
             older.join(30)
 
-    assert errors == []
+    assert race.errors == []
     with psycopg.connect(pg_directory) as conn:
         conn.row_factory = psycopg.rows.dict_row
         row = conn.execute("SELECT * FROM mailbox WHERE address = %s", (ADDRESS,)).fetchone()

@@ -20,9 +20,18 @@ from django.utils import timezone
 from accounts import bulk, services
 from accounts.models import BulkJob, EmailAccount
 from domains.access import get_domain_for
-from domains.models import Domain
 from tests.conftest import PASSWORD, ROOT, need, wait_until
-from tests.mailstack.conftest import free_ports, message, run_stack, wait_online, wait_port
+from tests.mailstack.conftest import (
+    IMAP,
+    free_ports,
+    imap_ok,
+    mailbox_subjects,
+    message,
+    run_stack,
+    send,
+    wait_online,
+    wait_port,
+)
 
 pytestmark = [pytest.mark.mailstack, pytest.mark.worker]
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -102,26 +111,8 @@ def dovecot(stack, command: str) -> None:
         subprocess.run(["doveadm", "-c", str(stack.dir / "dovecot.conf"), command], check=True)
 
 
-class IMAP(imaplib.IMAP4):
-    def __init__(self, stack) -> None:
-        super().__init__(stack.host, stack.port("IMAP"), timeout=10)
-
-
-def login_ok(stack, address: str, password: str = PASSWORD) -> bool:
-    client = IMAP(stack)
-    try:
-        client.login(address, password)
-    except imaplib.IMAP4.error as exc:
-        assert "[AUTHENTICATIONFAILED]" in str(exc), f"{stack.host} {address}: {exc}"
-        return False
-    finally:
-        with contextlib.suppress(Exception):
-            client.logout()
-    return True
-
-
 def quota_limit_kib(stack, address: str) -> int:
-    client = IMAP(stack)
+    client = IMAP(stack.port("IMAP"), host=stack.host)
     try:
         client.login(address, PASSWORD)
         _typ, data = client.getquotaroot("INBOX")
@@ -131,51 +122,22 @@ def quota_limit_kib(stack, address: str) -> int:
     return int(re.search(rb"STORAGE \d+ (\d+)", b" ".join(d for d in data[1] if d))[1])
 
 
-def subjects(stack, address: str) -> list[str]:
-    client = IMAP(stack)
-    try:
-        client.login(address, PASSWORD)
-        client.select("INBOX", readonly=True)
-        _typ, data = client.search(None, "ALL")
-        found = []
-        for num in data[0].split():
-            _typ, parts = client.fetch(num, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-            found.append(parts[0][1].decode().partition(":")[2].strip())
-        return found
-    finally:
-        with contextlib.suppress(Exception):
-            client.logout()
-
-
-def send(stack, sender: str, rcpt: str, subject: str, body: str = "Hello.") -> None:
-    """Through this host's Postfix, as mail from outside reaches it."""
-    with smtplib.SMTP(stack.host, stack.port("SMTP"), timeout=10) as client:
-        client.sendmail(sender, [rcpt], message(sender, rcpt, subject, body=body))
-
-
-@pytest.fixture
-def mail_domain(domain_a):
-    Domain.objects.filter(pk=domain_a.pk).update(storage_options_mb=[1, 5, 1024])
-    domain_a.refresh_from_db()
-    return domain_a
-
-
 def test_each_change_is_in_effect_on_both_hosts_when_online(
-    hosts, worker, mail_domain, make_account
+    hosts, worker, small_quotas, make_account
 ):
     mx1, mx2 = hosts["mx1"], hosts["mx2"]
-    ann = make_account(mail_domain, "ann", quota_mb=5)
-    reader1, reader2 = make_account(mail_domain, "reader1"), make_account(mail_domain, "reader2")
+    ann = make_account(small_quotas, "ann", quota_mb=5)
+    reader1, reader2 = make_account(small_quotas, "reader1"), make_account(small_quotas, "reader2")
     for account in (ann, reader1, reader2):
         wait_online(account)
-    assert login_ok(mx1, "ann@a.example") and login_ok(mx2, "ann@a.example")
+    assert imap_ok(mx1, "ann@a.example") and imap_ok(mx2, "ann@a.example")
 
     # Password: the new one works and the old one is refused on both, once Online.
     services.account_set_password(account=ann, password_hash=make_password(NEW_PASSWORD))
     wait_online(ann)
     for stack in (mx1, mx2):
-        assert login_ok(stack, "ann@a.example", NEW_PASSWORD)
-        assert not login_ok(stack, "ann@a.example")
+        assert imap_ok(stack, "ann@a.example", NEW_PASSWORD)
+        assert not imap_ok(stack, "ann@a.example")
     services.account_set_password(account=ann, password_hash=make_password(PASSWORD))
     wait_online(ann)
 
@@ -205,17 +167,17 @@ def test_each_change_is_in_effect_on_both_hosts_when_online(
     for stack, reader in ((mx1, "reader1@a.example"), (mx2, "reader2@a.example")):
         send(stack, reader, "ann@a.example", f"hello via {stack.host}")
         wait_until(
-            lambda stack=stack, reader=reader: "Away on both" in subjects(stack, reader),
+            lambda stack=stack, reader=reader: "Away on both" in mailbox_subjects(stack, reader),
             what=f"the auto-reply to {reader} on {stack.host}",
         )
 
     # Deactivation: refused on both, and an open session on the second host is cut.
-    session = IMAP(mx2)
+    session = IMAP(mx2.port("IMAP"), host=mx2.host)
     session.login("ann@a.example", PASSWORD)
     session.select("INBOX")
     services.account_deactivate(account=ann)
     wait_online(ann)
-    assert not login_ok(mx1, "ann@a.example") and not login_ok(mx2, "ann@a.example")
+    assert not imap_ok(mx1, "ann@a.example") and not imap_ok(mx2, "ann@a.example")
 
     def cut() -> bool:
         try:
@@ -228,16 +190,16 @@ def test_each_change_is_in_effect_on_both_hosts_when_online(
 
 
 def test_a_bulk_change_reaches_both_hosts_in_one_batch(
-    hosts, worker, mail_domain, make_account, owner
+    hosts, worker, small_quotas, make_account, owner
 ):
     """A bulk storage change is one push_accounts task for its accounts: both real hosts
     flush the users' auth cache entries in one doveadm request and serve the new quota."""
-    accounts = [make_account(mail_domain, f"bulk{n}", quota_mb=5) for n in range(3)]
+    accounts = [make_account(small_quotas, f"bulk{n}", quota_mb=5) for n in range(3)]
     for account in accounts:
         wait_online(account)
     job = bulk.bulk_start(
         user=owner,
-        domain=get_domain_for(owner, mail_domain.pk),
+        domain=get_domain_for(owner, small_quotas.pk),
         kind="storage",
         params={"quota_mb": 1},
         q="bulk",
@@ -251,10 +213,10 @@ def test_a_bulk_change_reaches_both_hosts_in_one_batch(
 
 
 def test_a_stopped_host_holds_the_change_names_itself_and_catches_up(
-    hosts, worker, mail_domain, make_account, staff_client
+    hosts, worker, small_quotas, make_account, staff_client
 ):
     mx1, mx2 = hosts["mx1"], hosts["mx2"]
-    bob = make_account(mail_domain, "bob")
+    bob = make_account(small_quotas, "bob")
     wait_online(bob)
     dovecot(mx2, "stop")
     try:
@@ -272,13 +234,13 @@ def test_a_stopped_host_holds_the_change_names_itself_and_catches_up(
         page = staff_client.get("/admin/accounts/emailaccount/?q=bob%40a.example")
         assert "mail host mx2 not updated yet" in page.content.decode()
         # The host that answers already follows the directory.
-        assert login_ok(mx1, "bob@a.example", NEW_PASSWORD)
+        assert imap_ok(mx1, "bob@a.example", NEW_PASSWORD)
     finally:
         dovecot(mx2, "start")
     wait_online(bob, timeout=60)  # the retry reaches mx2 on its own
     assert not EmailAccount.objects.get(pk=bob.pk).last_error
-    assert login_ok(mx2, "bob@a.example", NEW_PASSWORD)
-    assert not login_ok(mx2, "bob@a.example")
+    assert imap_ok(mx2, "bob@a.example", NEW_PASSWORD)
+    assert not imap_ok(mx2, "bob@a.example")
 
 
 @pytest.fixture
@@ -357,10 +319,10 @@ def held_host(address: str) -> str:
 
 
 def test_a_proxy_logs_each_user_in_on_the_host_the_directory_names(
-    hosts, worker, proxy, mail_domain, make_account
+    hosts, worker, proxy, small_quotas, make_account
 ):
     stacks = {HOSTS[0]: hosts["mx1"], HOSTS[1]: hosts["mx2"]}
-    accounts = [make_account(mail_domain, f"roam{n}") for n in range(4)]
+    accounts = [make_account(small_quotas, f"roam{n}") for n in range(4)]
     for account in accounts:
         wait_online(account)
     placed = {a.address: held_host(a.address) for a in accounts}
@@ -373,11 +335,11 @@ def test_a_proxy_logs_each_user_in_on_the_host_the_directory_names(
             sender = "someone@outside.test"
             lmtp.sendmail(sender, [address], message(sender, address, f"stored on {home}"))
         other = next(h for h in HOSTS if h != home)
-        assert subjects(stacks[home], address) == [f"stored on {home}"]
-        assert subjects(stacks[other], address) == []
+        assert mailbox_subjects(stacks[home], address) == [f"stored on {home}"]
+        assert mailbox_subjects(stacks[other], address) == []
         # ...and a login at the proxy lands there: it sees that mail.
-        assert subjects(proxy, address) == [f"stored on {home}"]
-        assert not login_ok(proxy, address, "wrong-password")
+        assert mailbox_subjects(proxy, address) == [f"stored on {home}"]
+        assert not imap_ok(proxy, address, "wrong-password")
 
     # A push keeps the host it was given: the row's host is not the panel's to change.
     first = accounts[0]
@@ -396,4 +358,4 @@ def test_a_proxy_logs_each_user_in_on_the_host_the_directory_names(
         else:
             code = 250
     assert code == 552
-    assert "big" not in subjects(stacks[placed[first.address]], first.address)
+    assert "big" not in mailbox_subjects(stacks[placed[first.address]], first.address)

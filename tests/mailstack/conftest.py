@@ -366,9 +366,9 @@ wait_online = wait_applied  # an account's status in the list
 
 
 class IMAP(imaplib.IMAP4):
-    def __init__(self, port: int, source: str | None = None) -> None:
+    def __init__(self, port: int, source: str | None = None, host: str = "127.0.0.1") -> None:
         self.source = source
-        super().__init__("127.0.0.1", port, timeout=10)
+        super().__init__(host, port, timeout=10)
 
     def _create_socket(self, timeout):
         source = (self.source, 0) if self.source else None
@@ -376,9 +376,9 @@ class IMAP(imaplib.IMAP4):
 
 
 class POP(poplib.POP3):
-    def __init__(self, port: int, source: str | None = None) -> None:
+    def __init__(self, port: int, source: str | None = None, host: str = "127.0.0.1") -> None:
         self.source = source
-        super().__init__("127.0.0.1", port, timeout=10)
+        super().__init__(host, port, timeout=10)
 
     def _create_socket(self, timeout):
         source = (self.source, 0) if self.source else None
@@ -402,7 +402,7 @@ def base_state(address: str, version: int, **changes) -> AccountState:
 def login_answer(stack, address: str, password: str = PASSWORD, source: str | None = None) -> str:
     """Dovecot's answer to an IMAP login ("OK", or its refusal without the timestamp it
     appends to failures)."""
-    client = IMAP(stack.port("IMAP"), source)
+    client = IMAP(stack.port("IMAP"), source, stack.host)
     try:
         typ, _data = client.login(address, password)
     except imaplib.IMAP4.error as exc:
@@ -423,7 +423,7 @@ def imap_ok(stack, address: str, password: str = PASSWORD, source: str | None = 
 
 
 def pop_ok(stack, address: str, password: str = PASSWORD, source: str | None = None) -> bool:
-    client = POP(stack.port("POP3"), source)
+    client = POP(stack.port("POP3"), source, stack.host)
     try:
         client.user(address)
         client.pass_(password)
@@ -437,7 +437,7 @@ def pop_ok(stack, address: str, password: str = PASSWORD, source: str | None = N
 
 
 def smtp_auth_ok(stack, address: str, password: str = PASSWORD) -> bool:
-    with smtplib.SMTP("127.0.0.1", stack.port("SUBMISSION"), timeout=10) as client:
+    with smtplib.SMTP(stack.host, stack.port("SUBMISSION"), timeout=10) as client:
         try:
             client.login(address, password)
         except smtplib.SMTPAuthenticationError as exc:
@@ -461,12 +461,12 @@ GTUBE_TAG = "Y" + GTUBE[1:]
 
 def send(stack, sender: str, rcpt: str, subject: str, **kw) -> None:
     """Deliver through Postfix's incoming SMTP port; raises what the sender would see."""
-    with smtplib.SMTP("127.0.0.1", stack.port("SMTP"), timeout=10) as client:
+    with smtplib.SMTP(stack.host, stack.port("SMTP"), timeout=10) as client:
         client.sendmail(sender, [rcpt], message(sender, rcpt, subject, **kw))
 
 
 def mailbox_subjects(stack, address: str, mailbox: str = "INBOX") -> list[str]:
-    client = IMAP(stack.port("IMAP"))
+    client = IMAP(stack.port("IMAP"), host=stack.host)
     try:
         client.login(address, PASSWORD)
         typ, _ = client.select(mailbox, readonly=True)
@@ -497,7 +497,7 @@ def wait_subject(stack, address: str, subject: str, mailbox: str = "INBOX", time
 
 def fetch_message(stack, address: str, subject: str, mailbox: str = "INBOX") -> bytes:
     """The whole stored message with this subject, as IMAP returns it."""
-    client = IMAP(stack.port("IMAP"))
+    client = IMAP(stack.port("IMAP"), host=stack.host)
     try:
         client.login(address, PASSWORD)
         client.select(mailbox, readonly=True)
@@ -525,7 +525,7 @@ def tls_context(stack) -> ssl.SSLContext:
 def submit(stack, login: str, rcpt: str, subject: str, sender: str = "", **kw) -> None:
     """Send as a mail client does: submission port, STARTTLS, SMTP AUTH as `login`."""
     sender = sender or login
-    with smtplib.SMTP("127.0.0.1", stack.port("SUBMISSION"), timeout=10) as client:
+    with smtplib.SMTP(stack.host, stack.port("SUBMISSION"), timeout=10) as client:
         client.starttls(context=tls_context(stack))
         client.login(login, PASSWORD)
         client.sendmail(sender, [rcpt], message(sender, rcpt, subject, **kw))

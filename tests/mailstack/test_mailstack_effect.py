@@ -17,7 +17,6 @@ from django.contrib.auth.hashers import make_password
 
 from accounts import services
 from accounts.models import EmailAccount
-from domains.models import Domain
 from tempusmail.mailbackend import AccountState
 from tempusmail.mailbackend.dovecot import DovecotBackend
 from tests.conftest import PASSWORD, wait_until
@@ -72,13 +71,6 @@ def doveadm(stack, *args: str) -> subprocess.CompletedProcess:
         text=True,
         check=False,
     )
-
-
-@pytest.fixture
-def small_quotas(domain_a):
-    Domain.objects.filter(pk=domain_a.pk).update(storage_options_mb=[1, 5, 1024])
-    domain_a.refresh_from_db()
-    return domain_a
 
 
 def test_quota_raised_and_lowered_apply_to_the_next_message(

@@ -199,12 +199,13 @@ class DovecotBackend:
         rows = [(state, mailbox_row(state), forward_targets(state)) for state in states]
         applied: list[AccountState] = []
         with self.connect() as db, db.transaction(*(state.address for state in states)):
-            added = False
+            domains: set[str] = set()
             for state, row, targets in rows:
                 if self._write_account(db, state, row, targets):
                     applied.append(state)
-                    added |= self._add_domain(db, row["domain"])
-            if added:
+                    domains.add(row["domain"])
+            # A batch is mostly one domain: each distinct one is asked for once.
+            if [name for name in sorted(domains) if self._add_domain(db, name)]:
                 self._write_xmpp_hosts(db)
         # The directory is committed: logins and deliveries follow it from now on. What comes
         # after may fail (a mail host or Redis down) and is retried; the accounts stay
