@@ -30,7 +30,7 @@ from .access import (
 )
 from .access import may_change_credentials as _may_change_credentials
 from .models import BulkJob, EmailAccount
-from .rows import ACTIONS_FORM, RowRenderer
+from .rows import ACTIONS_FORM, ROW_FIELDS, RowRenderer
 from .wizard import STEPS, AccountWizard, Outcome
 
 SORTS = {
@@ -40,36 +40,32 @@ SORTS = {
     "sent": "sent_24h",
     "status": "is_active",
 }
-LIST_FIELDS = (
-    "pk",
-    "domain_id",
-    "local_part",
-    "address",
-    "first_name",
-    "last_name",
-    "is_active",
-    "deleting",
-    "desired_version",
-    "applied_version",
-    "storage_used_bytes",
-    "quota_mb",
-    "last_login_at",
-    "sent_24h",
-    "usage_stale",
-    "payment_due_since",
-)
 
 
 class CappedPaginator(Paginator):
     """Counts at most CAP rows (or up to the requested page), so a page costs the same in a
     domain of 100,000 mailboxes: COUNT(*) reads every matching index entry. Past the limit
-    the list says "more than N" and Next still leads on."""
+    the list says "more than N" and Next still leads on. A `total` already known (a domain's
+    counter, which leaves out the accounts being deleted) is used as it is: no count at all,
+    and a page still shows all of its rows, the ones being deleted too (Updating until the
+    worker removes them)."""
 
     CAP = 10_000
+
+    def __init__(self, object_list, per_page: int, *, total: int | None = None):
+        super().__init__(object_list, per_page)
+        self.total = total
 
     def get_page(self, number):
         self.wanted = page_number(number)
         return super().get_page(self.wanted)
+
+    def page(self, number):
+        if self.total is None:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
 
     @cached_property
     def limit(self) -> int:
@@ -77,11 +73,13 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        if self.total is not None:
+            return self.total
         return self.object_list.order_by()[: self.limit + 1].count()
 
     @property
     def capped(self) -> bool:
-        return self.count > self.limit
+        return self.total is None and self.count > self.limit
 
 
 # The list's sortable columns: key, label, right-aligned (numbers).
@@ -116,12 +114,15 @@ def account_list(request, domain_pk):
     sort = request.GET.get("sort", "address")
     field = SORTS.get(sort.lstrip("-"), "address")
     order = f"-{field}" if sort.startswith("-") else field
-    accounts = EmailAccount.objects.filter(domain=domain).only(*LIST_FIELDS)
+    accounts = EmailAccount.objects.filter(domain=domain)
     if q:
         accounts = accounts.filter(
             Q(address__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
         )
-    page = CappedPaginator(accounts.order_by(order, "pk"), 50).get_page(request.GET.get("page"))
+    rows = accounts.order_by(order, "pk").values_list(*ROW_FIELDS)
+    # The whole domain's count is its counter (accounts not being deleted); a search counts.
+    total = None if q else domain.accounts_count
+    page = CappedPaginator(rows, 50, total=total).get_page(request.GET.get("page"))
     flags = role_flags(domain.member_role)
     job = None
     if request.GET.get("job", "").isdigit():  # the bulk job just started: its live progress
@@ -132,7 +133,7 @@ def account_list(request, domain_pk):
         {
             "domain": domain,
             "page": page,
-            "rows": RowRenderer(domain, **flags).render(page),
+            "rows": RowRenderer(domain, **flags).render(page.object_list),
             "actions_form": ACTIONS_FORM,
             "q": q,
             "sort": sort,
@@ -152,10 +153,10 @@ def account_list(request, domain_pk):
 def account_row(request, domain_pk, pk):
     """The live row the list polls while an account is Updating; empty once it is deleted."""
     domain = get_domain_for(request.user, domain_pk)
-    account = EmailAccount.objects.filter(domain=domain, pk=pk).only(*LIST_FIELDS).first()
-    if account is None:
+    row = EmailAccount.objects.filter(domain=domain, pk=pk).values_list(*ROW_FIELDS).first()
+    if row is None:
         return HttpResponse("")
-    return HttpResponse(RowRenderer(domain, **role_flags(domain.member_role)).render([account]))
+    return HttpResponse(RowRenderer(domain, **role_flags(domain.member_role)).render([row]))
 
 
 # --- the creation wizard ------------------------------------------------------------------

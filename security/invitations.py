@@ -82,7 +82,7 @@ def invitation(request, token):
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            auth_login(request, user)
             request.session["security_pending"] = login_steps(user)
             request.session["security_next"] = reverse("organization:home")
             return _step_done(request, "")

@@ -102,6 +102,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# ModelBackend reading the mailbox with the user (accounts/backends.py). Sessions signed in
+# through another backend are signed out: list only this one (each extra backend would check
+# a wrong password again).
+AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 AUDIT_EVENT_MODEL = "security.AuditEvent"  # written by tempusmail.audit, below every app
 API_AUTHENTICATOR = "security.tokens.authenticate_token"  # used by tempusmail.api
 PASSWORD_HASHERS = [

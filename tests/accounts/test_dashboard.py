@@ -114,7 +114,7 @@ def test_the_overview_costs_the_same_queries_for_few_or_many(
     client = client_for(owner)
     make_account(domain_a, "one")
     page(client, org_a)  # the session's first request may write; not counted
-    with django_assert_num_queries(13) as few:
+    with django_assert_num_queries(12) as few:
         page(client, org_a)
     second = make_domain(org_a, "more.example")
     for n in range(30):

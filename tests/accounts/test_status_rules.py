@@ -1,9 +1,12 @@
-"""One set of status rules: the row's badge (EmailAccount.status), the admin's status filter and
-the overview's counts agree on every combination of the four facts a status depends on."""
+"""One set of status rules: the account's badge (EmailAccount.status), the account list's row
+(read from plain values), the admin's status filter and the overview's counts agree on every
+combination of the four facts a status depends on."""
 
 import itertools
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from accounts.dashboard import status_counts
 from accounts.models import EmailAccount, status_conditions
@@ -24,7 +27,7 @@ def expected(deleting: bool, verified: bool, applied: bool, active: bool) -> str
 
 @pytest.mark.parametrize(("deleting", "verified", "applied", "active"), FACTS)
 def test_badge_filter_and_counts_agree(
-    deleting, verified, applied, active, account_a, org_a, staff_client
+    deleting, verified, applied, active, account_a, org_a, owner, staff_client
 ):
     Domain.objects.filter(pk=account_a.domain_id).update(
         verification=Verification.VERIFIED if verified else Verification.PENDING
@@ -43,6 +46,10 @@ def test_badge_filter_and_counts_agree(
         if EmailAccount.objects.filter(pk=account.pk).filter(condition).exists()
     ]
     assert matching == [want]
+    as_owner = Client()
+    as_owner.force_login(owner)
+    rows = as_owner.get(reverse("accounts:list", args=[account.domain_id]))
+    assert f'<tr id="account-{account.pk}" data-status="{want}"' in rows.content.decode()
     assert {status: count for status, _label, count in status_counts(org_a)}[want] == 1
     listed = staff_client.get("/admin/accounts/emailaccount/", {"status": want})
     assert listed.status_code == 200
