@@ -192,7 +192,9 @@ def seed_tenant():
 
 
 def vacuum() -> None:
-    """What autovacuum does on a live database: statistics and the visibility map."""
+    """What autovacuum does on a live database (it is off on this machine's PostgreSQL):
+    statistics, the visibility map, and the trigram indexes' pending lists, which the
+    --bulk and --import-csv runs fill (a later run's searches were 2-3x slower without)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -220,7 +222,6 @@ def seed_mailboxes(org, domain, target: int, password_hash: str) -> None:
             user_ids = [row[0] for row in cursor.fetchall()]
             cursor.execute("DELETE FROM accounts_user WHERE id = ANY(%s)", [user_ids])
         have = EmailAccount.objects.filter(domain=domain).count()
-        vacuum()
     if have >= target:
         return
     print(f"  seeding {target - have} mailboxes ({have} → {target})…", flush=True)
@@ -265,7 +266,6 @@ def seed_mailboxes(org, domain, target: int, password_hash: str) -> None:
                 )
                 for user, local in zip(users, locals_, strict=True)
             )
-    vacuum()
     print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)
 
 
@@ -284,15 +284,14 @@ def count_mailboxes(domain) -> None:
     )
 
 
-def analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE accounts_emailaccount")
-        cursor.execute("ANALYZE accounts_user")
-
-
 # --- list pages ---------------------------------------------------------------------------
+
+
+def warm_up(client, url: str) -> None:
+    """Requests not timed: the connection, the template and URL caches, the session."""
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
 
 
 def measure_page(client, url: str, requests: int) -> dict:
@@ -300,9 +299,7 @@ def measure_page(client, url: str, requests: int) -> dict:
     waiting for SQL, so a busy machine (load average) can be told from a slow page."""
     from django.db import connection
 
-    for _ in range(3):  # warm-up: connection, template cache, session
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
+    warm_up(client, url)
     queries: list[float] = []
 
     def timed(execute, sql, params, many, context):
@@ -358,7 +355,7 @@ def bench_lists(args: argparse.Namespace, password_hash: str) -> list[tuple]:
     for size in args.sizes:
         seed_mailboxes(org, domain, size, password_hash)
         count_mailboxes(domain)
-        analyze()
+        vacuum()
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(
             f"\n{size:,} mailboxes in {domain.name}, 100 domains; load average {load}",
@@ -368,6 +365,8 @@ def bench_lists(args: argparse.Namespace, password_hash: str) -> list[tuple]:
             f"  {'page':36} {'median ms':>10} {'p95 ms':>8} {'min ms':>8} {'CPU ms':>8} "
             f"{'SQL ms':>8} {'queries':>8}"
         )
+        for _, url in pages:  # every page once first: the process's imports and caches
+            warm_up(client, url)
         for label, url in pages:
             result = measure_page(client, url, args.requests)
             rows.append((size, label, result))
