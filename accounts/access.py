@@ -83,13 +83,19 @@ def may_change_credentials(user, account: EmailAccount) -> bool:
     this adds nothing to the role check of get_account_for."""
     if user is None or not user.is_authenticated:
         return False
-    if user.is_staff or user.pk == account.user_id:
-        return True
+    return account.user_id not in logins_guarded_from(user, [account.user_id])
+
+
+def logins_guarded_from(user, user_ids) -> set:
+    """Of the mailbox logins `user_ids`, those whose credentials `user` may not change
+    (may_change_credentials for many, one query)."""
+    if user.is_staff:
+        return set()
     owned = Membership.objects.filter(user=user, role=Role.OWNER).values("organization_id")
-    return not (
-        Membership.objects.filter(user_id=account.user_id)
+    return set(
+        Membership.objects.filter(user_id__in=[pk for pk in user_ids if pk != user.pk])
         .exclude(organization_id__in=owned)
-        .exists()
+        .values_list("user_id", flat=True)
     )
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import get_domain_for, role_flags
+from tempusmail.tenancy import forbid
 from tempusmail.views import add_service_error
 
 from . import bulk, csvio, forms
@@ -166,6 +167,9 @@ def account_import(request, domain_pk):
 def import_start(request, domain_pk, pk):
     domain = get_domain_for(request.user, domain_pk, write=True)
     job = get_job_for(request.user, pk, domain=domain)
+    if job.created_by_id != request.user.pk:
+        # The rows were checked for, and run with the rights of, the person who uploaded them.
+        raise forbid(_("Only the person who uploaded this file can import it."))
     if job.state == BulkJob.State.PREVIEW:
         csvio.import_start(job=job)
         bulk.enqueue(job)

@@ -7,11 +7,14 @@ row: what it would do (create, update, unchanged) or its errors (line, column, m
 import runs that job (accounts.bulk): each row is checked again and applied through the
 account services, so a row that matches what the panel holds changes nothing and re-importing
 the same file is a no-op. A plain password is kept encrypted (tempusmail.crypto) until its row
-has run, and is then wiped.
+has run, and is then wiped. Whether a plain password is the account's current one is never
+checked (that would let an uploader test guesses): a row is "unchanged" only when the password
+is the one an import set and nothing changed since (password_mark).
 
 Exports stream (any size, a chunk of rows at a time) and neutralize spreadsheet formulas: a
 cell starting with = + - @ or a tab gets a leading apostrophe, which the import takes off."""
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -21,11 +24,13 @@ from typing import Any
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.functions import Upper
 from django.http import Http404
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from domains.access import get_domain_for
@@ -35,7 +40,7 @@ from tempusmail.crypto import decrypt, encrypt
 from tempusmail.mailbackend.base import SERVICES
 
 from . import services, subscriptions
-from .access import get_account_for
+from .access import NOT_YOURS, get_account_for, logins_guarded_from
 from .models import Alias, BulkJob, BulkJobItem, EmailAccount, Group, User
 from .validators import normalize_address, normalize_local_part
 
@@ -53,6 +58,11 @@ COLUMNS = (
 ALIAS_COLUMNS = ("alias", "account")
 MAX_CELL = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Dovecot verifies a mailbox's hash at every mail login: a given hash may cost at most a few
+# times our own (m=19 MiB, t=2), or one tenant's file could stall logins for everybody.
+MAX_HASH_MEMORY_KIB = 102400
+MAX_HASH_WORK = 4 * MAX_HASH_MEMORY_KIB  # memory x passes
+MAX_HASH_PARALLELISM = 8
 
 
 @dataclass
@@ -171,7 +181,47 @@ def django_hash(value: str) -> str:
         parameters = None
     if parameters is None or parameters.type.name != "ID" or not phc.startswith("$argon2id$"):
         raise ValidationError(_("Give an argon2id hash in PHC form ($argon2id$v=19$m=...)."))
+    if (
+        parameters.memory_cost > MAX_HASH_MEMORY_KIB
+        or parameters.memory_cost * parameters.time_cost > MAX_HASH_WORK
+        or parameters.parallelism > MAX_HASH_PARALLELISM
+    ):
+        raise ValidationError(
+            _(
+                "This hash costs too much to check at every mail login (at most m=%(m)d, "
+                "m×t=%(work)d, p=%(p)d): give the password instead."
+            )
+            % {"m": MAX_HASH_MEMORY_KIB, "work": MAX_HASH_WORK, "p": MAX_HASH_PARALLELISM}
+        )
     return "argon2" + phc
+
+
+def password_mark(account_id: int, password_hash: str, password: str) -> str:
+    """What EmailAccount.imported_password_mark holds once an import set `password` (hashed
+    as `password_hash`): keyed with the server's secret, so it says nothing without it."""
+    value = f"{account_id}\0{password_hash}\0{password}"
+    return salted_hmac("tempusmail.csvio.password", value, algorithm="sha256").hexdigest()
+
+
+def row_address(raw: str, domain: Domain) -> str:
+    """The account address an address cell names (a local part alone is on `domain`)."""
+    raw = raw.strip()
+    local, at, _domain = raw.rpartition("@") if "@" in raw else (raw, "", "")
+    local_part = normalize_local_part(local)
+    if at and normalize_address(raw).partition("@")[2] != domain.name:
+        raise ValidationError(
+            _("The address must be on %(domain)s.") % {"domain": domain.display_name}
+        )
+    return f"{local_part}@{domain.name}"
+
+
+def normalized(values: Iterable[str], normalize) -> set[str]:
+    """The values that normalize, normalized (the others are a row's error, found later)."""
+    found = set()
+    for value in values:
+        with contextlib.suppress(ValidationError):
+            found.add(normalize(value))
+    return found
 
 
 # --- checking a row (the dry run, and again when it runs) -----------------------------------
@@ -203,18 +253,25 @@ class Context:
     """What checking the rows of one file needs, read in a few queries for all of them."""
 
     def __init__(
-        self, domain: Domain, values: Iterable[dict[str, str]], *, shared: dict | None = None
+        self,
+        domain: Domain,
+        values: Iterable[dict[str, str]],
+        *,
+        user: User | None,
+        shared: dict | None = None,
     ):
-        """`shared`: what does not change from one row to the next of a running import
+        """`user`: who imports (whose credentials of which mailboxes they may set).
+        `shared`: what does not change from one row to the next of a running import
         (read once per run); the plan limit is then left to account_create, which holds
         the organization's lock."""
         self.domain = domain
         values = list(values)
-        addresses, alias_addresses = set(), set()
-        for row in values:
-            address = (row.get("address") or "").strip().lower()
-            addresses.add(address if "@" in address else f"{address}@{domain.name}")
-            alias_addresses.update(a.lower() for a in split_list(row.get("aliases") or ""))
+        addresses = normalized(
+            (row.get("address") or "" for row in values), lambda a: row_address(a, domain)
+        )
+        alias_addresses = normalized(
+            (a for row in values for a in split_list(row.get("aliases") or "")), normalize_address
+        )
         wanted = addresses | alias_addresses
         self.accounts = {
             a.address: a
@@ -229,8 +286,13 @@ class Context:
             Group.objects.filter(address__in=wanted).values_list("address", flat=True)
         )
         self.logins = {
-            e.lower() for e in User.objects.filter(email__in=wanted).values_list("email", flat=True)
+            e.lower()
+            for e in User.objects.annotate(upper=Upper("email"))
+            .filter(upper__in=[a.upper() for a in wanted])
+            .values_list("email", flat=True)
         }
+        user_ids = [a.user_id for a in self.accounts.values()]
+        self.guarded = logins_guarded_from(user, user_ids) if user is not None else set(user_ids)
         if shared is None or "org_domains" not in shared:
             found = {
                 "org_domains": dict(
@@ -276,18 +338,12 @@ def check_row(values: dict[str, str], ctx: Context) -> Row:
             row.error(name, _("At most %(max)d characters.") % {"max": MAX_CELL})
     if row.errors:
         return row
-    raw = (values.get("address") or "").strip()
-    local, at, domain_name = raw.rpartition("@") if "@" in raw else (raw, "", domain.name)
     try:
-        row.local_part = normalize_local_part(local)
-        if at and normalize_address(raw).partition("@")[2] != domain.name:
-            raise ValidationError(
-                _("The address must be on %(domain)s.") % {"domain": domain.display_name}
-            )
+        row.address = row_address(values.get("address") or "", domain)
     except ValidationError as error:
         row.errors += errors_of(error, "address")
         return row
-    row.address = f"{row.local_part}@{domain.name}"
+    row.local_part = row.address.rpartition("@")[0]
     if row.address in ctx.seen:
         row.error("address", _("%(address)s is listed twice.") % {"address": row.address})
         return row
@@ -325,6 +381,8 @@ def check_row(values: dict[str, str], ctx: Context) -> Row:
             row.errors += errors_of(error, "password")
     elif account is None:
         row.error("password", _("A new account needs a password or a password hash."))
+    if account is not None and given_hash.strip() + password and account.user_id in ctx.guarded:
+        row.error("password_hash" if given_hash.strip() else "password", NOT_YOURS)
 
     options: dict[str, Any] = {}
     storage = (values.get("storage_mb") or "").strip()
@@ -407,7 +465,8 @@ def check_row(values: dict[str, str], ctx: Context) -> Row:
     if row.password_hash:
         row.set_password = row.password_hash != account.user.password
     elif row.password:
-        row.set_password = not check_password(row.password, account.user.password)
+        mark = password_mark(account.pk, account.user.password, row.password)
+        row.set_password = not constant_time_compare(mark, account.imported_password_mark)
     if (row.changes or row.new_aliases or row.set_password) and not account.is_active:
         row.error("", _("This account is deactivated: reactivate it before changing it."))
         return row
@@ -428,7 +487,7 @@ def preview(*, user: User, domain: Domain, data: bytes, file_name: str) -> tuple
     )
     if parsed.errors:
         return job, parsed
-    ctx = Context(domain, [values for _line, values in parsed.rows])
+    ctx = Context(domain, [values for _line, values in parsed.rows], user=user)
     items, counts = [], {"create": 0, "update": 0, "unchanged": 0, "error": 0}
     for line, values in parsed.rows:
         row = check_row(values, ctx)
@@ -480,7 +539,12 @@ def _row_values(item: BulkJobItem) -> dict[str, str]:
 
 def _context(job: BulkJob, values: list[dict[str, str]]) -> Context:
     # What is shared is read once per run of the job (the job object lives for one run).
-    return Context(job.domain, values, shared=job.__dict__.setdefault("_import_shared", {}))
+    return Context(
+        job.domain,
+        values,
+        user=job.created_by,
+        shared=job.__dict__.setdefault("_import_shared", {}),
+    )
 
 
 def import_creations(*, job: BulkJob, items: list[BulkJobItem]) -> dict[int, Outcome]:
@@ -523,17 +587,29 @@ def import_creations(*, job: BulkJob, items: list[BulkJobItem]) -> dict[int, Out
             for _pk, row in creating
         ],
     )
-    for (pk, _row), account in zip(creating, made, strict=True):
+    marked = []
+    for (pk, row), account in zip(creating, made, strict=True):
         if isinstance(account, ValidationError):
             outcomes[pk] = Outcome(BulkJobItem.State.FAILED, errors_of(account))
         else:
             wanted[pk].account = account
             outcomes[pk] = Outcome(BulkJobItem.State.DONE, [])
+            if _mark(account, row):
+                marked.append(account)
+    EmailAccount.objects.bulk_update(marked, ["imported_password_mark"])
     return outcomes
 
 
 def _password_hash(row: Row) -> str:
     return row.password_hash or (make_password(row.password) if row.password else "")
+
+
+def _mark(account: EmailAccount, row: Row) -> bool:
+    """Remember the plain password the row set (True), or that none was (False)."""
+    if not row.password:
+        return False
+    account.imported_password_mark = password_mark(account.pk, account.user.password, row.password)
+    return True
 
 
 def import_row(*, job: BulkJob, item: BulkJobItem) -> Outcome:
@@ -550,7 +626,6 @@ def import_row(*, job: BulkJob, item: BulkJobItem) -> Outcome:
             BulkJobItem.State.FAILED,
             [{"column": "", "message": _("The person who started this import is gone.")}],
         )
-    password_hash = _password_hash(row)
     if row.action == "create":
         get_domain_for(user, job.domain_id, write=True)  # the author may still create here
         account = services.account_create(
@@ -558,12 +633,14 @@ def import_row(*, job: BulkJob, item: BulkJobItem) -> Outcome:
             local_part=row.local_part,
             first_name=row.names.get("first_name", ""),
             last_name=row.names.get("last_name", ""),
-            password_hash=password_hash,
+            password_hash=_password_hash(row),
             options=row.options,
             aliases=row.aliases,
         )
         item.account = account
         item.save(update_fields=["account"])
+        if _mark(account, row):
+            account.save(update_fields=["imported_password_mark"])
         return Outcome(BulkJobItem.State.DONE, [])
     account = get_account_for(user, row.account.pk, write=True)
     if row.changes:
@@ -571,7 +648,14 @@ def import_row(*, job: BulkJob, item: BulkJobItem) -> Outcome:
     for alias in row.new_aliases:
         services.alias_add(account=account, address=alias)
     if row.set_password:
-        services.account_set_password(account=account, password_hash=password_hash)
+        # A plain password meets the account's policy as the settings page's does (reuse).
+        services.account_set_password(
+            account=account,
+            password_hash=row.password_hash,
+            password=row.password or None,
+        )
+        if _mark(account, row):
+            account.save(update_fields=["imported_password_mark"])
     return Outcome(BulkJobItem.State.DONE, [])
 
 

@@ -137,6 +137,11 @@ class EmailAccount(Provisioned):
     disable_password_change = models.BooleanField(_("disable password change"), default=False)
     disable_password_recovery = models.BooleanField(_("disable password recovery"), default=False)
     force_2fa = models.BooleanField(_("force two-factor authentication"), default=False)
+    # A keyed digest of the plain password a CSV import last set, bound to the account and
+    # to the hash it made (csvio.password_mark): a re-import of the same file sees the row
+    # unchanged without checking the password itself, which would let whoever may upload
+    # test guesses at a mailbox's current password. Any other password change unbinds it.
+    imported_password_mark = models.CharField(max_length=64, blank=True, editable=False)
     allowed_networks = models.JSONField(_("IP restrictions"), default=list, blank=True)
     api_access = models.BooleanField(_("API access"), default=False)
 

@@ -21,6 +21,8 @@ from tests.conftest import make_domain
 pytestmark = pytest.mark.django_db
 
 PHC = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("Nebbia-Collina-77!")
+# Parameters only (the hash is never computed): 4 GiB and 2^32 - 1 passes.
+COSTLY = "$argon2id$v=19$m=4194304,t=4294967295,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 GOOD = (
     "address,first_name,last_name,password,password_hash,storage_mb,services,aliases,forwards\n"
     "anna,Anna,Rossi,Tramonto-Lago-42!,,5120,imap smtp,info@a.example,\n"
@@ -164,6 +166,7 @@ def test_every_kind_of_row_error_is_listed_with_line_and_column(
         "extra,,,Tramonto-Lago-42!,,,,,,surplus",  # 17
         "long," + "n" * 3000 + ",,Tramonto-Lago-42!,,,,,",  # 18
         "self,,,Tramonto-Lago-42!,,,,,self@a.example",  # 19
+        f'costly,,,,"{COSTLY}",,,,',  # 20: would stall every mail login
     ]
     client = client_for(owner)
     job, page = preview_of(client, domain_a, "\n".join([header, *rows]) + "\n")
@@ -186,6 +189,7 @@ def test_every_kind_of_row_error_is_listed_with_line_and_column(
         17: "",
         18: "first_name",
         19: "forwards",
+        20: "password_hash",
     }
     by_line = {}
     for line, column, message in found:
@@ -201,7 +205,8 @@ def test_every_kind_of_row_error_is_listed_with_line_and_column(
     assert "This row has more cells than the header has columns." in messages
     assert "b.example is not one of your domains." in messages
     # The preview shows them all, and the counts.
-    assert "1 to create" in page and "17 with errors" in page
+    assert any(m.startswith("This hash costs too much to check") for m in messages)
+    assert "1 to create" in page and "18 with errors" in page
     for line in expected_columns:
         assert f'data-line="{line}"' in page
     assert EmailAccount.objects.count() == 1
@@ -261,11 +266,17 @@ def test_import_role_matrix(request, client_for, domain_a, roomy, who, status, r
         assert not BulkJob.objects.exists()
 
 
-def test_a_viewer_or_another_tenant_cannot_start_a_previewed_import(
-    client_for, owner, viewer, admin_b, domain_a, roomy, run_tasks
+def test_only_the_uploader_can_start_a_previewed_import(
+    client_for, owner, operator, viewer, admin_b, domain_a, roomy, run_tasks
 ):
+    """The rows were checked with the uploader's rights; another member starting them would
+    run them with those rights (an operator pressing Import on an owner's file)."""
     job, _ = preview_of(client_for(owner), domain_a, GOOD)
+    page = client_for(operator).get(reverse("accounts:job", args=[domain_a.pk, job.pk]))
+    assert "Only the person who uploaded this file can import it." in page.content.decode()
+    assert "Import 3 rows" not in page.content.decode()
     with run_tasks():
+        assert start(client_for(operator), domain_a, job).status_code == 403
         assert start(client_for(viewer), domain_a, job).status_code == 403
         assert start(client_for(admin_b), domain_a, job).status_code == 404
     job.refresh_from_db()
@@ -341,3 +352,94 @@ def test_a_refused_row_keeps_no_password(client_for, owner, domain_a, roomy):
         client_for(owner), domain_a, "address,password\nbad address!,Tramonto-Lago-42!\n"
     )
     assert BulkJobItem.objects.get(job=job).data["password"] == ""
+
+
+def test_a_hash_as_costly_as_djangos_default_is_taken(client_for, owner, domain_a, roomy):
+    django_default = PasswordHasher(time_cost=2, memory_cost=102400, parallelism=8).hash("x" * 12)
+    job, page = preview_of(
+        client_for(owner), domain_a, f'address,password_hash\nanna,"{django_default}"\n'
+    )
+    assert "1 to create" in page and not errors_of(job)
+
+
+def test_a_plain_password_is_unchanged_only_when_an_import_set_it(
+    client_for, owner, domain_a, roomy, make_account, run_tasks
+):
+    """The dry run never checks a password against the account's: a correct guess at a
+    password the import did not set reads "to update", like a wrong one."""
+    from tests.conftest import PASSWORD
+
+    client = client_for(owner)
+    make_account(domain_a, "carla")  # its password is PASSWORD, set in the panel
+    for guess in (PASSWORD, "Wrong-Guess-4242!"):
+        _job, page = preview_of(client, domain_a, f"address,password\ncarla,{guess}\n")
+        assert "1 to update" in page and "0 unchanged" in page
+
+    job, _ = preview_of(client, domain_a, "address,password\ncarla,Tramonto-Lago-42!\n")
+    with run_tasks():
+        start(client, domain_a, job)
+    carla = EmailAccount.objects.select_related("user").get(address="carla@a.example")
+    assert check_password("Tramonto-Lago-42!", carla.user.password)
+    _job, page = preview_of(client, domain_a, "address,password\ncarla,Tramonto-Lago-42!\n")
+    assert "1 unchanged" in page
+    # Changed since (here by the person, in the portal): the file's password is set again.
+    services.account_set_password(account=carla, password="Mio-Segreto-Nuovo-7!")
+    _job, page = preview_of(client, domain_a, "address,password\ncarla,Tramonto-Lago-42!\n")
+    assert "1 to update" in page
+
+
+def test_an_operator_cannot_set_a_privileged_mailboxs_password_by_file(
+    client_for, operator, org_a, domain_a, roomy, make_account, run_tasks
+):
+    from domains.models import Membership, Role
+
+    boss = make_account(domain_a, "boss")
+    Membership.objects.create(user=boss.user, organization=org_a, role=Role.OWNER)
+    before = boss.user.password
+    client = client_for(operator)
+    job, page = preview_of(
+        client,
+        domain_a,
+        f'address,password,password_hash\nboss,Tramonto-Lago-42!,\nboss2,,"{PHC}"\n',
+    )
+    assert "1 to create" in page and "1 with errors" in page
+    ((line, column, message),) = errors_of(job)
+    assert (line, column) == (2, "password") and "only that person" in message
+    with run_tasks():
+        start(client, domain_a, job)
+    boss.user.refresh_from_db()
+    assert boss.user.password == before
+
+
+def test_an_imported_password_meets_the_accounts_reuse_rule(
+    client_for, owner, domain_a, roomy, make_account, run_tasks
+):
+    anna = make_account(domain_a, "anna", block_password_reuse=True)
+    services.account_set_password(account=anna, password="Tramonto-Lago-42!")
+    services.account_set_password(account=anna, password="Mio-Segreto-Nuovo-7!")
+    client = client_for(owner)
+    job, _ = preview_of(client, domain_a, "address,password\nanna,Tramonto-Lago-42!\n")
+    with run_tasks():
+        start(client, domain_a, job)
+    job.refresh_from_db()
+    assert (job.done, job.failed) == (0, 1)
+    ((_line, _column, message),) = errors_of(job)
+    assert "not used before" in message
+    anna.user.refresh_from_db()
+    assert check_password("Mio-Segreto-Nuovo-7!", anna.user.password)
+
+
+def test_an_address_typed_in_unicode_or_capitals_finds_what_holds_it(
+    client_for, owner, org_a, domain_a, roomy, make_account
+):
+    from accounts.models import User
+
+    books = make_domain(org_a, "bücher.example")
+    make_account(books, "anna")  # Anna Test
+    client = client_for(owner)
+    job, page = preview_of(client, books, "address,first_name\nAnna@Bücher.example,Anna\n")
+    assert "1 unchanged" in page and "0 to create" in page and not errors_of(job)
+
+    User.objects.create_user("Sales@a.example", "x")  # a panel login, typed with a capital
+    job, page = preview_of(client, domain_a, "address,password\nsales,Tramonto-Lago-42!\n")
+    assert errors_of(job) == {(2, "address", "sales@a.example is already in use.")}
