@@ -120,7 +120,7 @@ def domain_accounts(request, token, domain_pk):
         qs = (
             EmailAccount.objects.filter(domain=domain)
             .select_related("user", "domain")
-            .order_by("address")
+            .order_by("local_part")
         )
         return page(request, qs, account_json)
     data = body(request)

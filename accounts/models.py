@@ -194,7 +194,11 @@ class EmailAccount(Provisioned):
     class Meta:
         ordering = ["address"]
         indexes = [
-            models.Index(fields=["domain", "address"]),
+            # The list's and the API's order within a domain. By local part, not by address:
+            # the unique index on address also gives that order, and when one domain holds
+            # most of the table the planner walks it, filtering out the other domains' rows
+            # (11 ms instead of 0.1 for page 1 beside 20,000 accounts of two other domains).
+            models.Index(fields=["domain", "local_part"], name="account_domain_local_part_idx"),
             models.Index(fields=["organization", "is_active"]),
             # The account list sorts by each column within one domain (docs/benchmarks.md).
             models.Index(

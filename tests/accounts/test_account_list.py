@@ -113,6 +113,19 @@ def test_search_by_address_or_name_and_sort(client_for, owner, domain_a, make_ac
     assert html.index("bruno@") < html.index("anna@")
 
 
+def test_the_address_column_sorts_by_the_name_before_the_at(
+    client_for, owner, domain_a, plan, make_account
+):
+    """"ann" before "ann.b" and "ann1", as a person reads them (by whole address, the @
+    sorts after "." and digits and "ann" came last)."""
+    plan.max_accounts = 10
+    plan.save()
+    for local in ("ann1", "ann.b", "ann"):
+        make_account(domain_a, local)
+    html = client_for(owner).get(reverse("accounts:list", args=[domain_a.pk])).content.decode()
+    assert html.index(">ann@a.example") < html.index(">ann.b@") < html.index(">ann1@")
+
+
 def test_pages_of_fifty(client_for, owner, domain_a, plan, make_account):
     plan.max_accounts = 60
     plan.save(update_fields=["max_accounts"])
