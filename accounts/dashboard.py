@@ -5,7 +5,8 @@ queries whatever the organization's size; the charts are SVG drawn on the server
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Sum
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, FloatField, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from domains.models import Domain, DomainSentDay, Organization, Verification
@@ -103,7 +104,11 @@ def near_quota(organization: Organization) -> list[EmailAccount]:
     """The fullest accounts at or above NEAR_QUOTA of their capacity."""
     return list(
         EmailAccount.objects.filter(organization=organization, deleting=False, quota_mb__gt=0)
-        .filter(storage_used_bytes__gte=F("quota_mb") * int(1024 * 1024 * NEAR_QUOTA))
+        .filter(
+            # In bigint: a capacity of 2,276 MB and more is past int4 in bytes.
+            storage_used_bytes__gte=Cast("quota_mb", BigIntegerField())
+            * int(1024 * 1024 * NEAR_QUOTA)
+        )
         .annotate(
             fill=ExpressionWrapper(
                 F("storage_used_bytes") * 1.0 / F("quota_mb"), output_field=FloatField()

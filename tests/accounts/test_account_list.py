@@ -116,7 +116,7 @@ def test_search_by_address_or_name_and_sort(client_for, owner, domain_a, make_ac
 def test_the_address_column_sorts_by_the_name_before_the_at(
     client_for, owner, domain_a, plan, make_account
 ):
-    """"ann" before "ann.b" and "ann1", as a person reads them (by whole address, the @
+    """ "ann" before "ann.b" and "ann1", as a person reads them (by whole address, the @
     sorts after "." and digits and "ann" came last)."""
     plan.max_accounts = 10
     plan.save()
