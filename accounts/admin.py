@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import ValidationError
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from domains import services as domain_services
@@ -9,12 +10,49 @@ from domains.models import SERVICE_CHOICES, Role
 from tempusmail.models import Status
 
 from . import services
-from .forms import LinesField
+from .forms import LinesField, LongSelect, time_zone_choices
 from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount, Group, User, status_conditions
+
+
+class MailboxPasswordForm(AdminPasswordChangeForm):
+    """A mailbox login's password is the mailbox's: set through account_set_password (the
+    account's policy and history, and pushed to Dovecot, or IMAP and SMTP would keep taking
+    the old one). It cannot be made unusable here: deactivate the account instead."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.account = EmailAccount.objects.filter(user=user).select_related("user").first()
+        if self.account is not None:
+            self.fields.pop("usable_password", None)
+            self.fields["password1"].required = self.fields["password2"].required = True
+
+    def clean(self):
+        data = super().clean()
+        if self.account is not None and not self.errors:
+            try:
+                services.check_password_change(account=self.account, password=data.get("password1"))
+            except (ValidationError, PermissionDenied) as error:
+                raise ValidationError(getattr(error, "messages", None) or str(error)) from None
+        return data
+
+    def save(self, commit=True):
+        if self.account is None:
+            return super().save(commit=commit)
+        services.account_set_password(account=self.account, password=self.cleaned_data["password1"])
+        return self.account.user
+
+
+class UserForm(UserChangeForm):
+    time_zone = forms.ChoiceField(choices=time_zone_choices, widget=LongSelect)
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Staff edit panel logins here; a mailbox's login follows its account (address, status
+    and password go through the account's services)."""
+
+    form = UserForm
+    change_password_form = MailboxPasswordForm
     ordering = ("email",)
     list_display = ("email", "first_name", "last_name", "is_staff", "is_active")
     search_fields = ("email", "first_name", "last_name")
@@ -28,6 +66,13 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "password_changed_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and EmailAccount.objects.filter(user=obj).exists():
+            # The address is the mailbox's; deactivating goes through the account.
+            fields = (*fields, "email", "is_active")
+        return fields
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -73,19 +118,37 @@ class EmailAccountAdminForm(forms.ModelForm):
         max_items=MAX_NETWORKS, label="IP restrictions (one address or network per line)"
     )
 
+    webmail_time_zone = forms.ChoiceField(choices=time_zone_choices, widget=LongSelect)
+
     def clean(self):
         data = super().clean()
         values = {  # a field that failed its own validation (say, not JSON) is not in data
             f: data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS and f in data
         }
         try:
-            services.ensure_modifiable(self.instance)
-            services.validate_options(
-                domain=self.instance.domain, address=self.instance.address, values=values
+            # The same checks as the save's account_update, on the account as stored.
+            services.update_plan(
+                account=EmailAccount.objects.select_related(
+                    "user", "domain__organization__plan", "subscription"
+                ).get(pk=self.instance.pk),
+                values=values,
             )
-        except ValidationError as error:
-            raise ValidationError(error.messages) from None
+        except (ValidationError, PermissionDenied) as error:
+            raise ValidationError(getattr(error, "messages", None) or str(error)) from None
         return data
+
+
+# Changed by the billing services (renewals, payments), never by an edit here.
+BILLING_FIELDS = (
+    "subscription",
+    "period_start",
+    "period_end",
+    "period_price",
+    "billing_day",
+    "renews_at",
+    "payment_due_since",
+    "suspended_for_payment",
+)
 
 
 @admin.register(EmailAccount)
@@ -121,6 +184,7 @@ class EmailAccountAdmin(admin.ModelAdmin):
         "last_login_at",
         "sent_24h",
         "usage_stale",
+        *BILLING_FIELDS,
     )
     exclude = ("storage_used_bytes",)
     inlines = [AliasInline]

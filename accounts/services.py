@@ -408,7 +408,7 @@ def ensure_modifiable(account: EmailAccount) -> None:
         )
 
 
-def _update_plan(account: EmailAccount, values: dict[str, Any]) -> tuple[dict, list[str]]:
+def update_plan(*, account: EmailAccount, values: dict[str, Any]) -> tuple[dict, list[str]]:
     """The checks of a settings change: the values cleaned and the names of those that
     differ from what the account holds (ValidationError or PermissionDenied if refused)."""
     ensure_modifiable(account)
@@ -431,7 +431,7 @@ def _update_plan(account: EmailAccount, values: dict[str, Any]) -> tuple[dict, l
 
 def account_update(*, account: EmailAccount, values: dict[str, Any]) -> list[str]:
     """Apply changed settings; return the names of the fields that changed."""
-    clean, changed = _update_plan(account, values)
+    clean, changed = update_plan(account=account, values=values)
     if not changed:
         return []
     with transaction.atomic():
@@ -471,7 +471,7 @@ def accounts_update(
     groups: dict[tuple[str, ...], list[EmailAccount]] = {}
     for account in accounts:
         try:
-            clean, changed = _update_plan(account, values)
+            clean, changed = update_plan(account=account, values=values)
         except ValidationError as error:
             result[account.pk] = error
             continue
@@ -502,6 +502,21 @@ def accounts_update(
     return result
 
 
+def check_password_change(
+    *,
+    account: EmailAccount,
+    password: str | None,
+    by_admin: bool = True,
+    actor: User | None = None,
+) -> None:
+    """What account_set_password checks before it writes (PermissionDenied or
+    ValidationError), for a form that must refuse before it saves."""
+    check_credentials_change(account, user=actor)
+    ensure_modifiable(account)
+    if password is not None:
+        check_password_policy(user=account.user, password=password, by_admin=by_admin)
+
+
 def account_set_password(
     *,
     account: EmailAccount,
@@ -515,10 +530,8 @@ def account_set_password(
     Given the plain `password`, the security policy (strength, reuse, "disable password
     change" for the user, not the admin) is checked first; only its hash is kept. `actor`:
     who sets it (default: whoever acts in this request), under the privilege rule."""
-    check_credentials_change(account, user=actor)
-    ensure_modifiable(account)
+    check_password_change(account=account, password=password, by_admin=by_admin, actor=actor)
     if password is not None:
-        check_password_policy(user=account.user, password=password, by_admin=by_admin)
         password_hash = make_password(password)
     if not password_hash:
         raise ValidationError(_("Type a password or generate one."))

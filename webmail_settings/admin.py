@@ -1,13 +1,21 @@
 """Support staff: read what a domain's webmail policy and a user's signatures are. Signature
 HTML is shown as text here (escaped), never rendered."""
 
+from django import forms
 from django.contrib import admin
+
+from accounts.forms import LongSelect, time_zone_choices
 
 from .models import DomainWebmail, IdentityName, Signature
 
 
+class DomainWebmailForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=time_zone_choices, widget=LongSelect)
+
+
 @admin.register(DomainWebmail)
 class DomainWebmailAdmin(admin.ModelAdmin):
+    form = DomainWebmailForm
     list_display = ("domain", "language", "time_zone", "allow_user_forwarding", "signature_policy")
     list_filter = ("signature_policy", "allow_user_forwarding", "language")
     search_fields = ("domain__name",)

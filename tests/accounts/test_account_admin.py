@@ -161,3 +161,84 @@ def test_staff_edit_lists_as_the_panel_shows_them_and_read_sizes(
     assert account.allowed_networks == ["192.0.2.0/24", "2001:db8::/32"]
     listing = staff_client.get(reverse(CHANGELIST)).content.decode()
     assert "3.0\xa0MB of 1.0\xa0GB" in listing
+
+
+def test_paired_rules_are_refused_on_the_form_not_a_server_error(staff_client, account_a):
+    services.account_update(
+        account=account_a, values={"reject_all": True, "reject_message": "Gone."}
+    )
+    account = EmailAccount.objects.get(pk=account_a.pk)
+    response = post_change(staff_client, account, reject_message="")
+    assert response.status_code == 200
+    assert "Write the automatic reply that rejected senders receive." in response.content.decode()
+    assert EmailAccount.objects.get(pk=account_a.pk).reject_message == "Gone."
+
+
+def test_every_field_the_form_offers_is_saved_the_rest_is_shown(staff_client, account_a):
+    """Billing fields (renewals, payments) are the billing services': shown, not editable,
+    so nothing the form takes is silently dropped by the save."""
+    page = staff_client.get(reverse("admin:accounts_emailaccount_change", args=[account_a.pk]))
+    offered = set(page.context["adminform"].form.fields)
+    assert offered <= services.EDITABLE_FIELDS, offered - services.EDITABLE_FIELDS
+    assert "period_end" not in offered and "billing day" in page.content.decode().lower()
+
+
+def test_time_zones_are_chosen_from_the_list(staff_client, account_a):
+    response = post_change(staff_client, account_a, webmail_time_zone="Bogus/Zone")
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    response = post_change(staff_client, account_a, webmail_time_zone="Europe/Rome")
+    assert response.status_code == 302
+    assert EmailAccount.objects.get(pk=account_a.pk).webmail_time_zone == "Europe/Rome"
+
+
+def test_staff_set_a_mailbox_password_that_reaches_the_mail_system(staff_client, account_a):
+    from django.contrib.auth.hashers import check_password
+
+    url = reverse("admin:auth_user_password_change", args=[account_a.user_id])
+    page = staff_client.get(url).content.decode()
+    assert 'name="usable_password"' not in page  # a mailbox login keeps a password
+    response = staff_client.post(url, {"password1": "123", "password2": "123"})
+    assert response.status_code == 200  # too weak: the policy refuses it on the form
+    response = staff_client.post(
+        url, {"password1": "Tramonto-Lago-42!", "password2": "Tramonto-Lago-42!"}
+    )
+    assert response.status_code == 302
+    account = EmailAccount.objects.select_related("user").get(pk=account_a.pk)
+    assert check_password("Tramonto-Lago-42!", account.user.password)
+    assert account.desired_version == account_a.desired_version + 1  # pushed to Dovecot
+    # The login's address and status follow the account: not edited on the user.
+    user_page = staff_client.get(reverse("admin:accounts_user_change", args=[account_a.user_id]))
+    form = user_page.context["adminform"].form
+    assert "email" not in form.fields and "is_active" not in form.fields
+
+
+def test_a_panel_users_time_zone_is_chosen_from_the_list(staff_client, owner):
+    url = reverse("admin:accounts_user_change", args=[owner.pk])
+    form = staff_client.get(url).context["adminform"].form
+    data = {
+        name: ("" if form[name].value() is None else form[name].value())
+        for name in form.fields
+        if name not in ("groups", "user_permissions", "password")
+    }
+    data |= {"is_active": "on", "time_zone": "Not/AZone"}
+    data.pop("last_login", None)
+    data.pop("date_joined", None)
+    response = staff_client.post(url, data)
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.time_zone == "UTC"
+
+
+def test_a_domains_webmail_time_zone_is_chosen_from_the_list(staff_client, domain_a):
+    from webmail_settings.models import DomainWebmail
+
+    policy = DomainWebmail.objects.create(domain=domain_a)
+    url = reverse("admin:webmail_settings_domainwebmail_change", args=[policy.pk])
+    form = staff_client.get(url).context["adminform"].form
+    assert 'value="Europe/Rome"' in str(form["time_zone"])  # a list, not a text box
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items() if v is not False}
+    response = staff_client.post(url, {**data, "time_zone": "Bogus/Zone"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert DomainWebmail.objects.get(pk=policy.pk).time_zone == "UTC"
