@@ -54,7 +54,13 @@ PROFILE_FIELDS = ("first_name", "last_name", "language", "time_zone")
 
 
 def profile_update(*, user, values: dict) -> bool:
-    """The signed-in person's name, language and time zone; audited. False if unchanged."""
+    """The signed-in person's name, language and time zone; audited. False if unchanged.
+    A mailbox's login changes them through its account (account_update): the mailbox's name
+    is the login's, and the address book shows the mailbox's."""
+    account = getattr(user, "mailbox", None)
+    if account is not None:
+        wanted = {f: values[f] for f in PROFILE_FIELDS if f in values}
+        return bool(account_services.account_update(account=account, values=wanted))
     changed = [f for f in PROFILE_FIELDS if f in values and getattr(user, f) != values[f]]
     if not changed:
         return False

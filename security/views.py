@@ -243,11 +243,15 @@ def profile(request):
     initial = {f: getattr(user, f) for f in services.PROFILE_FIELDS}
     form = forms.ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        changed = services.profile_update(user=user, values=form.cleaned_data)
-        if changed:
-            translation.activate(user.language)  # this very answer in the new language
-        messages.success(request, _("Profile saved.") if changed else _("Nothing changed."))
-        return redirect("security:profile")
+        try:
+            changed = services.profile_update(user=user, values=form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            if changed:
+                translation.activate(user.language)  # this very answer in the new language
+            messages.success(request, _("Profile saved.") if changed else _("Nothing changed."))
+            return redirect("security:profile")
     return render(request, "security/profile.html", {"form": form})
 
 

@@ -44,3 +44,19 @@ def test_end_users_see_their_own_navigation_on_shared_pages(client, account_a):
         assert "My account" in nav, url
         for admin_link in ("Domains", "Organization", "Audit log", "My profile"):
             assert admin_link not in nav, (url, admin_link)
+
+
+def test_an_admin_with_a_mailbox_renames_the_login_and_the_mailbox(client_for, org_a, account_a):
+    from accounts.models import EmailAccount
+    from domains.models import Membership, Role
+
+    Membership.objects.create(user=account_a.user, organization=org_a, role=Role.OWNER)
+    client = client_for(account_a.user)
+    response = client.post(
+        PROFILE,
+        {"first_name": "Alicia", "last_name": "Nuova", "language": "it", "time_zone": "UTC"},
+    )
+    assert response.status_code == 302
+    account = EmailAccount.objects.select_related("user").get(pk=account_a.pk)
+    assert (account.first_name, account.last_name) == ("Alicia", "Nuova")  # address book
+    assert (account.user.first_name, account.user.language) == ("Alicia", "it")
