@@ -74,3 +74,27 @@ def test_ip_restrictions(stack, mail_worker, domain_a, make_account):
     services.account_update(account=account, values={"allowed_networks": ["2001:db8::/32"]})
     wait_online(account)
     assert not imap_ok(stack, "login4@a.example", source="127.0.0.1")
+
+
+def test_a_password_staff_set_in_the_admin_is_the_one_imap_takes(
+    stack, mail_worker, domain_a, make_account
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import User
+
+    account = make_account(domain_a, "login5")
+    wait_online(account)
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("support@provider.test", PASSWORD))
+    new = "Tramonto-Lago-42!"
+    response = staff.post(
+        reverse("admin:auth_user_password_change", args=[account.user_id]),
+        {"password1": new, "password2": new},
+    )
+    assert response.status_code == 302
+    wait_online(account)
+    assert not imap_ok(stack, "login5@a.example", PASSWORD)
+    assert imap_ok(stack, "login5@a.example", new)
+    assert smtp_auth_ok(stack, "login5@a.example", new)
