@@ -9,9 +9,14 @@ from domains import services as domain_services
 from domains.models import SERVICE_CHOICES, Role
 from tempusmail.models import Status
 
-from . import services
+from . import services, subscriptions
 from .forms import LinesField, LongSelect, time_zone_choices
 from .models import MAX_FORWARDS, MAX_NETWORKS, Alias, EmailAccount, Group, User, status_conditions
+
+
+def form_error(error: ValidationError | PermissionDenied) -> ValidationError:
+    """A service's refusal as the form's error (shown on the page, never a server error)."""
+    return ValidationError(getattr(error, "messages", None) or str(error))
 
 
 class MailboxPasswordForm(AdminPasswordChangeForm):
@@ -21,7 +26,7 @@ class MailboxPasswordForm(AdminPasswordChangeForm):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(user, *args, **kwargs)
-        self.account = EmailAccount.objects.filter(user=user).select_related("user").first()
+        self.account = getattr(user, "mailbox", None)
         if self.account is not None:
             self.fields.pop("usable_password", None)
             self.fields["password1"].required = self.fields["password2"].required = True
@@ -32,7 +37,7 @@ class MailboxPasswordForm(AdminPasswordChangeForm):
             try:
                 services.check_password_change(account=self.account, password=data.get("password1"))
             except (ValidationError, PermissionDenied) as error:
-                raise ValidationError(getattr(error, "messages", None) or str(error)) from None
+                raise form_error(error) from None
         return data
 
     def save(self, commit=True):
@@ -69,7 +74,7 @@ class UserAdmin(BaseUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
-        if obj is not None and EmailAccount.objects.filter(user=obj).exists():
+        if getattr(obj, "mailbox", None) is not None:
             # The address is the mailbox's; deactivating goes through the account.
             fields = (*fields, "email", "is_active")
         return fields
@@ -134,21 +139,8 @@ class EmailAccountAdminForm(forms.ModelForm):
                 values=values,
             )
         except (ValidationError, PermissionDenied) as error:
-            raise ValidationError(getattr(error, "messages", None) or str(error)) from None
+            raise form_error(error) from None
         return data
-
-
-# Changed by the billing services (renewals, payments), never by an edit here.
-BILLING_FIELDS = (
-    "subscription",
-    "period_start",
-    "period_end",
-    "period_price",
-    "billing_day",
-    "renews_at",
-    "payment_due_since",
-    "suspended_for_payment",
-)
 
 
 @admin.register(EmailAccount)
@@ -184,7 +176,8 @@ class EmailAccountAdmin(admin.ModelAdmin):
         "last_login_at",
         "sent_24h",
         "usage_stale",
-        *BILLING_FIELDS,
+        # Changed by the billing services (renewals, payments), never by an edit here.
+        *subscriptions.PERIOD_FIELDS,
     )
     exclude = ("storage_used_bytes",)
     inlines = [AliasInline]
