@@ -34,7 +34,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from domains.access import get_domain_for
-from domains.models import Domain
+from domains.models import Domain, SubscriptionType
 from tempusmail.audit import audit
 from tempusmail.crypto import decrypt, encrypt
 from tempusmail.mailbackend.base import SERVICES
@@ -54,6 +54,7 @@ COLUMNS = (
     "services",
     "aliases",
     "forwards",
+    "subscription",
 )
 ALIAS_COLUMNS = ("alias", "account")
 MAX_CELL = 2000
@@ -244,6 +245,7 @@ class Row:
     changes: dict[str, Any] = field(default_factory=dict)
     new_aliases: list[str] = field(default_factory=list)
     set_password: bool = False
+    subscription: SubscriptionType | None = None
 
     def error(self, column: str, message: str) -> None:
         self.errors.append({"column": column, "message": str(message)})
@@ -300,14 +302,16 @@ class Context:
                         "name", "pk"
                     )
                 ),
-                "subscription_needed": subscriptions.offered_subscriptions().exists(),
+                "subscriptions": {
+                    s.name.casefold(): s for s in subscriptions.offered_subscriptions()
+                },
             }
             if shared is not None:
                 shared.update(found)
         else:
             found = shared
         self.org_domains = found["org_domains"]
-        self.subscription_needed = found["subscription_needed"]
+        self.subscriptions: dict[str, SubscriptionType] = found["subscriptions"]
         self.max_accounts = domain.organization.plan.max_accounts
         self.account_count = (
             EmailAccount.objects.filter(organization_id=domain.organization_id).count()
@@ -319,6 +323,9 @@ class Context:
         self.seen: set[str] = set()
         self.creating = 0
 
+    def offered(self) -> str:
+        return ", ".join(s.name for s in self.subscriptions.values()) or "—"
+
     def taken_by_other(self, address: str, *, account_address: str) -> bool:
         """In use by anything but the account `account_address` (its own alias is fine)."""
         owner = self.alias_owner.get(address)
@@ -326,6 +333,26 @@ class Context:
             return owner != account_address
         held = self.accounts.get(address)
         return address in self.groups or (held is not None) or address in self.logins
+
+
+def _subscription(
+    cell: str, account: EmailAccount | None, ctx: Context, row: Row
+) -> SubscriptionType | None:
+    """The subscription a row names (by name, any case). A new account is created with it
+    (its first period charged when the row runs); an account's own is changed in the panel."""
+    name = cell.strip()
+    if not name:
+        return None
+    found = ctx.subscriptions.get(name.casefold())
+    if found is None:
+        row.error(
+            "subscription",
+            _("Unknown subscription %(name)s: the subscriptions are %(names)s.")
+            % {"name": name[:100], "names": ctx.offered()},
+        )
+    elif account is not None and account.subscription_id != found.pk:
+        row.error("subscription", _("Change an account's subscription in the panel."))
+    return found
 
 
 def check_row(values: dict[str, str], ctx: Context) -> Row:
@@ -384,6 +411,7 @@ def check_row(values: dict[str, str], ctx: Context) -> Row:
     if account is not None and given_hash.strip() + password and account.user_id in ctx.guarded:
         row.error("password_hash" if given_hash.strip() else "password", NOT_YOURS)
 
+    row.subscription = _subscription(values.get("subscription") or "", account, ctx, row)
     options: dict[str, Any] = {}
     storage = (values.get("storage_mb") or "").strip()
     if storage:
@@ -413,7 +441,7 @@ def check_row(values: dict[str, str], ctx: Context) -> Row:
                     domain=domain,
                     address=row.address,
                     values={name: value},
-                    subscription=account.subscription if account is not None else None,
+                    subscription=account.subscription if account is not None else row.subscription,
                 )
             )
         except ValidationError as error:
@@ -442,8 +470,11 @@ def check_row(values: dict[str, str], ctx: Context) -> Row:
     ctx.seen.update(row.aliases)
 
     if account is None:
-        if ctx.subscription_needed:
-            row.error("", _("Choose a subscription: create this account in the panel."))
+        if ctx.subscriptions and row.subscription is None and not row.errors:
+            row.error(
+                "subscription",
+                _("Choose one of the subscriptions: %(names)s.") % {"names": ctx.offered()},
+            )
         if ctx.account_count + ctx.creating >= ctx.max_accounts:
             row.error(
                 "address",
@@ -550,13 +581,15 @@ def _context(job: BulkJob, values: list[dict[str, str]]) -> Context:
 def import_creations(*, job: BulkJob, items: list[BulkJobItem]) -> dict[int, Outcome]:
     """The rows of a chunk that create an account without aliases, checked as import_row
     checks them and created together (services.accounts_create); their outcomes by item pk.
-    The other rows (updates, aliases, an author who may no longer create) are left to
-    import_row, one at a time."""
+    The other rows (updates, aliases, a subscription, an author who may no longer create) are
+    left to import_row, one at a time."""
     user = job.created_by
     wanted = {
         item.pk: item
         for item in items
-        if item.data.get("action") == "create" and not item.data.get("aliases")
+        if item.data.get("action") == "create"
+        and not item.data.get("aliases")
+        and not item.data.get("subscription")
     }
     if user is None or not wanted:
         return {}
@@ -636,6 +669,7 @@ def import_row(*, job: BulkJob, item: BulkJobItem) -> Outcome:
             password_hash=_password_hash(row),
             options=row.options,
             aliases=row.aliases,
+            subscription=row.subscription,
         )
         item.account = account
         item.save(update_fields=["account"])
@@ -679,7 +713,17 @@ def export_accounts(domain: Domain) -> Iterator[str]:
     accounts = (
         EmailAccount.objects.filter(domain=domain, deleting=False)
         .order_by("address")
-        .only("pk", "address", "first_name", "last_name", "quota_mb", "services", "forward_to")
+        .only(
+            "pk",
+            "address",
+            "first_name",
+            "last_name",
+            "quota_mb",
+            "services",
+            "forward_to",
+            "subscription__name",
+        )
+        .select_related("subscription")
         .prefetch_related("aliases")
     )
     for account in accounts.iterator(chunk_size=2000):
@@ -694,6 +738,7 @@ def export_accounts(domain: Domain) -> Iterator[str]:
                 " ".join(account.offered_services()),
                 safe(" ".join(sorted(a.address for a in account.aliases.all()))),
                 safe(" ".join(account.forward_to)),
+                safe(account.subscription.name if account.subscription else ""),
             ]
         )
 
